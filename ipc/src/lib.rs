@@ -1,0 +1,43 @@
+//! Safe, fast POSIX IPC: named semaphores, shared memory and message queues.
+//!
+//! `ipc` wraps `sem_open`, `shm_open` and `mq_open` and their families in
+//! handles that close on drop, builders in the style of
+//! [`std::fs::OpenOptions`], guards that release on every way out, timeouts
+//! as [`Duration`](std::time::Duration)s on the monotonic clock, and one
+//! [`Error`] type that converts into [`std::io::Error`]. It offers everything
+//! Python's `posix_ipc` 1.3 does, and its objects are the same kernel
+//! objects, so a Rust process, a Python process and a C program can share them.
+//!
+//! ```
+//! use ipc::Semaphore;
+//!
+//! // A lock shared by every process that opens "/my-app.lock" (here with a
+//! // unique name, so the example can run alongside itself).
+//! let lock = Semaphore::options().initial_value(1).create_unique("/my-app.lock")?;
+//! {
+//!     let _guard = lock.lock()?;
+//!     // ... the critical section: at most one process is here ...
+//! }
+//! lock.unlink()?;
+//! # Ok::<(), ipc::Error>(())
+//! ```
+//!
+//! Names follow the portable rules of [`name`]: `/` then 1 to 251 (semaphores)
+//! or 255 bytes, without another `/` or a NUL. Every constructor checks them
+//! before any system call.
+
+mod common;
+pub mod consts;
+mod deadline;
+mod error;
+pub mod name;
+mod semaphore;
+#[allow(unsafe_code)]
+mod sys;
+
+pub use error::{Error, ErrorKind, Result};
+pub use semaphore::{Semaphore, SemaphoreGuard, SemaphoreOptions, unlink_semaphore};
+
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -1,0 +1,257 @@
+//! The rules for names of POSIX IPC objects, usable in `const` context.
+//!
+//! A valid name is `/` followed by 1 to [`max_len`] bytes, none of them `/`
+//! or NUL, and is neither `/.` nor `/..`. These are the rules that are
+//! portable across Linux, the BSDs and macOS: Linux would accept a name
+//! without the leading slash for semaphores and shared memory but not for
+//! message queues, and FreeBSD rejects it for all three, so `ipc` rejects it
+//! everywhere.
+//!
+//! Every constructor of this crate runs [`check`] before any system call, and
+//! the `#[named_semaphore]` attribute runs the very same function at compile
+//! time: this file is the single source of truth for both.
+//!
+//! ```
+//! use ipc::name::{check, Kind, NameError};
+//!
+//! const OK: () = match check("/jobs", Kind::Semaphore) {
+//!     Ok(()) => (),
+//!     Err(_) => panic!("not a valid name"),
+//! };
+//! assert_eq!(check("jobs", Kind::MessageQueue), Err(NameError::NoLeadingSlash));
+//! ```
+
+// This file is also compiled into `ipc-macros` (through `#[path]`), so it may
+// only use `core`.
+
+use core::fmt;
+
+/// The kind of object a name is for: the length limit differs between them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// A named semaphore (`sem_open`).
+    Semaphore,
+    /// A shared-memory object (`shm_open`).
+    SharedMemory,
+    /// A message queue (`mq_open`).
+    MessageQueue,
+}
+
+/// Why a name was rejected by [`check`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NameError {
+    /// The name is empty, or is `/` alone.
+    Empty,
+    /// The name does not start with `/`.
+    NoLeadingSlash,
+    /// The name has a `/` after the leading one.
+    InteriorSlash,
+    /// The name contains a NUL byte.
+    Nul,
+    /// The name is `/.` or `/..`.
+    Dot,
+    /// The part after the leading `/` is longer than [`max_len`] bytes.
+    TooLong {
+        /// The length in bytes of the part after the leading `/`.
+        len: usize,
+        /// The longest allowed, [`max_len`] for the kind.
+        max: usize,
+    },
+}
+
+impl NameError {
+    /// The message as a static string, without the lengths of [`NameError::TooLong`].
+    ///
+    /// `ipc-macros` uses this to word its compile errors exactly like the runtime.
+    #[must_use]
+    pub const fn as_str(&self) -> &'static str {
+        match self {
+            NameError::Empty => "name must have at least one character after the leading '/'",
+            NameError::NoLeadingSlash => "name must start with '/'",
+            NameError::InteriorSlash => "name must not contain '/' after the leading one",
+            NameError::Nul => "name must not contain a NUL byte",
+            NameError::Dot => "name must not be \"/.\" or \"/..\"",
+            NameError::TooLong { .. } => "name is too long",
+        }
+    }
+}
+
+impl fmt::Display for NameError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            NameError::TooLong { len, max } => write!(
+                f,
+                "name is too long: {len} bytes after the leading '/', the limit is {max}"
+            ),
+            _ => f.write_str(self.as_str()),
+        }
+    }
+}
+
+impl core::error::Error for NameError {}
+
+/// The longest name of this kind, in bytes after the leading `/`.
+///
+/// Linux limits names to `NAME_MAX` (255) bytes; glibc stores a semaphore as
+/// the file `sem.<name>` in `/dev/shm`, which leaves 251 for semaphores.
+///
+/// ```
+/// use ipc::name::{max_len, Kind};
+/// assert!(max_len(Kind::Semaphore) <= max_len(Kind::SharedMemory));
+/// ```
+#[must_use]
+pub const fn max_len(kind: Kind) -> usize {
+    match kind {
+        Kind::Semaphore if cfg!(target_os = "linux") => 251,
+        Kind::Semaphore | Kind::SharedMemory | Kind::MessageQueue => 255,
+    }
+}
+
+/// Checks `name` against the rules for `kind`; usable in `const` context.
+///
+/// # Errors
+///
+/// The first rule the name breaks, checked in this order: [`NameError::Empty`]
+/// for `""`, [`NameError::NoLeadingSlash`], [`NameError::Empty`] for `"/"`,
+/// [`NameError::InteriorSlash`] or [`NameError::Nul`] (whichever byte comes
+/// first), [`NameError::Dot`], [`NameError::TooLong`].
+///
+/// # Examples
+///
+/// ```
+/// use ipc::name::{check, Kind, NameError};
+///
+/// assert_eq!(check("/orders", Kind::SharedMemory), Ok(()));
+/// assert_eq!(check("/a/b", Kind::SharedMemory), Err(NameError::InteriorSlash));
+/// assert_eq!(
+///     check(&format!("/{}", "x".repeat(252)), Kind::Semaphore),
+///     Err(NameError::TooLong { len: 252, max: 251 }),
+/// );
+/// ```
+pub const fn check(name: &str, kind: Kind) -> Result<(), NameError> {
+    let bytes = name.as_bytes();
+    if bytes.is_empty() {
+        return Err(NameError::Empty);
+    }
+    if bytes[0] != b'/' {
+        return Err(NameError::NoLeadingSlash);
+    }
+    if bytes.len() == 1 {
+        return Err(NameError::Empty);
+    }
+    let mut i = 1;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'/' => return Err(NameError::InteriorSlash),
+            0 => return Err(NameError::Nul),
+            _ => {}
+        }
+        i += 1;
+    }
+    let rest = bytes.len() - 1;
+    if bytes[1] == b'.' && (rest == 1 || (rest == 2 && bytes[2] == b'.')) {
+        return Err(NameError::Dot);
+    }
+    let max = max_len(kind);
+    if rest > max {
+        return Err(NameError::TooLong { len: rest, max });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KINDS: [Kind; 3] = [Kind::Semaphore, Kind::SharedMemory, Kind::MessageQueue];
+
+    #[test]
+    fn table() {
+        let cases: &[(&str, Result<(), NameError>)] = &[
+            ("", Err(NameError::Empty)),
+            ("/", Err(NameError::Empty)),
+            ("jobs", Err(NameError::NoLeadingSlash)),
+            ("jobs/", Err(NameError::NoLeadingSlash)),
+            ("//jobs", Err(NameError::InteriorSlash)),
+            ("/a/b", Err(NameError::InteriorSlash)),
+            ("/a/", Err(NameError::InteriorSlash)),
+            ("/a\0b", Err(NameError::Nul)),
+            ("/\0", Err(NameError::Nul)),
+            ("/.", Err(NameError::Dot)),
+            ("/..", Err(NameError::Dot)),
+            ("/...", Ok(())),
+            ("/.hidden", Ok(())),
+            ("/a.", Ok(())),
+            ("/x", Ok(())),
+            ("/app.db-lock_2", Ok(())),
+            ("/ünï", Ok(())),
+            ("/日本", Ok(())),
+            ("/with space", Ok(())),
+        ];
+        for kind in KINDS {
+            for (name, want) in cases {
+                assert_eq!(check(name, kind), *want, "{name:?} as {kind:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn lengths_per_kind() {
+        for kind in KINDS {
+            let max = max_len(kind);
+            let longest = format!("/{}", "n".repeat(max));
+            assert_eq!(check(&longest, kind), Ok(()), "{kind:?}");
+            let too_long = format!("/{}", "n".repeat(max + 1));
+            assert_eq!(
+                check(&too_long, kind),
+                Err(NameError::TooLong { len: max + 1, max }),
+                "{kind:?}"
+            );
+        }
+        if cfg!(target_os = "linux") {
+            assert_eq!(max_len(Kind::Semaphore), 251);
+        }
+        assert_eq!(max_len(Kind::SharedMemory), 255);
+        assert_eq!(max_len(Kind::MessageQueue), 255);
+    }
+
+    #[test]
+    fn length_counts_bytes_not_chars() {
+        // 'ü' is two bytes in UTF-8.
+        let name = format!("/{}", "ü".repeat(128));
+        assert_eq!(
+            check(&name, Kind::SharedMemory),
+            Err(NameError::TooLong { len: 256, max: 255 })
+        );
+    }
+
+    #[test]
+    fn usable_in_const_context() {
+        const R: Result<(), NameError> = check("/const", Kind::Semaphore);
+        const MAX: usize = max_len(Kind::MessageQueue);
+        assert_eq!(R, Ok(()));
+        assert_eq!(MAX, 255);
+    }
+
+    #[test]
+    fn messages_read_well() {
+        assert_eq!(
+            NameError::NoLeadingSlash.to_string(),
+            "name must start with '/'"
+        );
+        assert_eq!(
+            NameError::TooLong { len: 300, max: 251 }.to_string(),
+            "name is too long: 300 bytes after the leading '/', the limit is 251"
+        );
+        for e in [
+            NameError::Empty,
+            NameError::InteriorSlash,
+            NameError::Nul,
+            NameError::Dot,
+        ] {
+            let msg = e.to_string();
+            assert!(msg.starts_with("name must"), "{msg}");
+            assert!(!msg.ends_with('.'), "{msg}");
+        }
+    }
+}

@@ -1,0 +1,679 @@
+//! POSIX named semaphores: [`Semaphore`], [`SemaphoreOptions`], [`SemaphoreGuard`].
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::common::{check_mode, checked_name, create_unique};
+use crate::consts::SEMAPHORE_VALUE_MAX;
+use crate::deadline::{self, Deadline};
+use crate::name::Kind;
+use crate::sys::{self, Errno, sem::Sem};
+use crate::{Error, ErrorKind, Result};
+
+/// A POSIX named semaphore (`sem_open`): a counter shared by every process
+/// that opens the same name.
+///
+/// [`acquire`](Semaphore::acquire) waits until the value is positive and
+/// decrements it; [`release`](Semaphore::release) increments it. Used with an
+/// initial value of 1 it is a lock between processes: [`lock`](Semaphore::lock)
+/// returns a guard that releases on drop, also when a panic unwinds.
+///
+/// The handle closes on drop (`sem_close`); the name stays until
+/// [`unlink`](Semaphore::unlink), as the kernel object outlives every process.
+///
+/// A semaphore created by Python's `posix_ipc`, or by C code calling
+/// `sem_open`, is the same object: open it by name.
+///
+/// # Examples
+///
+/// ```
+/// use ipc::Semaphore;
+///
+/// let sem = Semaphore::options().initial_value(1).create_unique("/doc.sem")?;
+/// {
+///     let _guard = sem.lock()?;
+///     assert_eq!(sem.value()?, 0);
+///     assert!(sem.try_acquire().is_err());
+/// }
+/// assert_eq!(sem.value()?, 1);
+/// sem.unlink()?;
+/// # Ok::<(), ipc::Error>(())
+/// ```
+pub struct Semaphore {
+    raw: Sem,
+    name: Arc<str>,
+    mode: u32,
+}
+
+/// Options for opening or creating a [`Semaphore`], like [`std::fs::OpenOptions`].
+///
+/// Defaults: open an existing semaphore, mode `0o600`, initial value 0.
+///
+/// ```
+/// use ipc::Semaphore;
+///
+/// let sem = Semaphore::options()
+///     .create_new(true)
+///     .mode(0o640)
+///     .initial_value(3)
+///     .create_unique("/doc.options")?;
+/// assert_eq!(sem.value()?, 3);
+/// assert_eq!(sem.mode(), 0o640);
+/// sem.unlink()?;
+/// # Ok::<(), ipc::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+#[must_use = "options do nothing until `open` or `create_unique` is called"]
+pub struct SemaphoreOptions {
+    create: bool,
+    create_new: bool,
+    mode: u32,
+    initial_value: u32,
+}
+
+/// Holds one unit of a [`Semaphore`] and releases it when dropped, also while
+/// a panic unwinds. Made by [`Semaphore::lock`] and its variants.
+///
+/// The guard is not `Send`: a unit taken on one thread is given back on it,
+/// which keeps a guard from being held across an `.await` on a work-stealing
+/// runtime.
+#[must_use = "the semaphore is released as soon as the guard is dropped"]
+pub struct SemaphoreGuard<'a> {
+    sem: &'a Semaphore,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl Default for SemaphoreOptions {
+    fn default() -> Self {
+        SemaphoreOptions {
+            create: false,
+            create_new: false,
+            mode: 0o600,
+            initial_value: 0,
+        }
+    }
+}
+
+impl SemaphoreOptions {
+    /// Creates the semaphore if it does not exist (`O_CREAT`). When it
+    /// exists, it is opened and the mode and initial value are ignored.
+    pub fn create(mut self, yes: bool) -> Self {
+        self.create = yes;
+        self
+    }
+
+    /// Creates the semaphore and fails with [`ErrorKind::AlreadyExists`] if
+    /// it exists (`O_CREAT | O_EXCL`). Takes precedence over
+    /// [`create`](Self::create).
+    pub fn create_new(mut self, yes: bool) -> Self {
+        self.create_new = yes;
+        self
+    }
+
+    /// The permission bits of a semaphore this call creates; default `0o600`.
+    ///
+    /// Unlike `sem_open` alone, the bits are exactly these whatever the
+    /// process umask: on Linux, `ipc` sets them on `/dev/shm/sem.<name>`
+    /// right after it creates the semaphore. A value above `0o777` is
+    /// [`ErrorKind::InvalidInput`].
+    pub fn mode(mut self, mode: u32) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// The value of a semaphore this call creates; default 0. Above
+    /// [`SEMAPHORE_VALUE_MAX`] is [`ErrorKind::InvalidInput`].
+    pub fn initial_value(mut self, value: u32) -> Self {
+        self.initial_value = value;
+        self
+    }
+
+    /// `sem_open(name, flags, mode, initial_value)` — opens (or creates, as
+    /// the options say) the semaphore called `name`.
+    ///
+    /// # Errors
+    ///
+    /// - [`ErrorKind::InvalidName`]: `name` breaks a rule of [`crate::name`];
+    ///   no system call was made.
+    /// - [`ErrorKind::InvalidInput`]: the mode is above `0o777` or the initial
+    ///   value above [`SEMAPHORE_VALUE_MAX`] (checked before any system call),
+    ///   or the object under that name is not a semaphore (for instance a
+    ///   zero-length `/dev/shm/sem.<name>` file, which would crash a process
+    ///   that used it).
+    /// - [`ErrorKind::NotFound`] (`ENOENT`): no such semaphore, and creation
+    ///   was not asked.
+    /// - [`ErrorKind::AlreadyExists`] (`EEXIST`): it exists and
+    ///   [`create_new`](Self::create_new) was asked.
+    /// - [`ErrorKind::PermissionDenied`] (`EACCES`): its permissions refuse
+    ///   this process.
+    /// - Other OS errors (`EMFILE`, `ENFILE`, `ENOMEM`...) are reported as
+    ///   [`ErrorKind::Other`].
+    #[doc(alias = "sem_open")]
+    pub fn open(self, name: &str) -> Result<Semaphore> {
+        let name = checked_name(OPEN, name, Kind::Semaphore)?;
+        self.open_checked(name)
+    }
+
+    /// Creates a semaphore under a fresh random name,
+    /// `"<prefix>.<16 hex digits>"` (64 bits from the OS random source),
+    /// drawing a new name if that one exists. Always exclusive, whatever
+    /// [`create`](Self::create) and [`create_new`](Self::create_new) say.
+    ///
+    /// Read the name back with [`Semaphore::name`].
+    ///
+    /// # Errors
+    ///
+    /// As [`open`](Self::open); [`ErrorKind::InvalidName`] when the prefix
+    /// does not make a valid name (it must start with `/` and leave room for
+    /// the 17 bytes added).
+    pub fn create_unique(self, prefix: &str) -> Result<Semaphore> {
+        let opts = self.create_new(true);
+        create_unique(OPEN, prefix, Kind::Semaphore, |name| {
+            opts.clone().open_checked(Arc::from(name))
+        })
+    }
+
+    fn open_checked(self, name: Arc<str>) -> Result<Semaphore> {
+        check_mode(OPEN, &name, self.mode)?;
+        if self.initial_value > SEMAPHORE_VALUE_MAX {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                OPEN,
+                Some(&name),
+                format!(
+                    "initial value {} exceeds SEMAPHORE_VALUE_MAX ({SEMAPHORE_VALUE_MAX})",
+                    self.initial_value
+                ),
+            ));
+        }
+        let (raw, created) = sys::with_cstr(&name, |c| {
+            let create = |excl| {
+                let flags = libc::O_CREAT | if excl { libc::O_EXCL } else { 0 };
+                Sem::open(c, flags, self.mode, self.initial_value)
+            };
+            if self.create_new {
+                return create(true).map(|s| (s, true));
+            }
+            if !self.create {
+                return Sem::open(c, 0, 0, 0).map(|s| (s, false));
+            }
+            // O_CREAT alone cannot tell whether this call created the
+            // semaphore, which the mode fix-up below needs to know: try an
+            // exclusive create, then a plain open, until one of them sticks
+            // (another process may create or unlink in between).
+            let mut last = libc::EEXIST;
+            for _ in 0..64 {
+                match create(true) {
+                    Err(libc::EEXIST) => {}
+                    result => return result.map(|s| (s, true)),
+                }
+                match Sem::open(c, 0, 0, 0) {
+                    Err(libc::ENOENT) => last = libc::ENOENT,
+                    result => return result.map(|s| (s, false)),
+                }
+            }
+            Err(last)
+        })
+        .map_err(|errno| Error::os(OPEN, Some(&name), errno))?;
+        let sem = Semaphore {
+            raw,
+            name,
+            mode: self.mode,
+        };
+        if created {
+            sem.fix_mode();
+        } else {
+            sem.check_file()?;
+        }
+        Ok(sem)
+    }
+}
+
+const OPEN: &str = "sem_open";
+
+impl Semaphore {
+    /// `sem_open(name, 0)` — opens an existing semaphore.
+    ///
+    /// # Errors
+    ///
+    /// As [`SemaphoreOptions::open`]; [`ErrorKind::NotFound`] if it does not exist.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ipc::{ErrorKind, Semaphore};
+    ///
+    /// let made = Semaphore::options().initial_value(2).create_unique("/doc.open")?;
+    /// let opened = Semaphore::open(made.name())?;
+    /// assert_eq!(opened.value()?, 2);
+    /// made.unlink()?;
+    /// assert_eq!(Semaphore::open(made.name()).unwrap_err().kind(), ErrorKind::NotFound);
+    /// # Ok::<(), ipc::Error>(())
+    /// ```
+    #[doc(alias = "sem_open")]
+    pub fn open(name: &str) -> Result<Semaphore> {
+        Semaphore::options().open(name)
+    }
+
+    /// `sem_open(name, O_CREAT, 0o600, initial_value)` — opens the semaphore,
+    /// creating it with `initial_value` if it does not exist. The value of an
+    /// existing semaphore is left as it is.
+    ///
+    /// # Errors
+    ///
+    /// As [`SemaphoreOptions::open`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ipc::Semaphore;
+    /// # let name = format!("/doc.create.{}", std::process::id());
+    /// let first = Semaphore::create(&name, 5)?;
+    /// let second = Semaphore::create(&name, 99)?; // exists: 99 is ignored
+    /// assert_eq!(second.value()?, 5);
+    /// first.unlink()?;
+    /// # Ok::<(), ipc::Error>(())
+    /// ```
+    #[doc(alias = "sem_open")]
+    pub fn create(name: &str, initial_value: u32) -> Result<Semaphore> {
+        Semaphore::options()
+            .create(true)
+            .initial_value(initial_value)
+            .open(name)
+    }
+
+    /// `sem_open(name, O_CREAT | O_EXCL, 0o600, initial_value)` — creates a
+    /// semaphore that must not exist yet.
+    ///
+    /// # Errors
+    ///
+    /// As [`SemaphoreOptions::open`]; [`ErrorKind::AlreadyExists`] if it exists.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ipc::{ErrorKind, Semaphore};
+    /// # let name = format!("/doc.create_new.{}", std::process::id());
+    /// let sem = Semaphore::create_new(&name, 0)?;
+    /// assert_eq!(Semaphore::create_new(&name, 0).unwrap_err().kind(), ErrorKind::AlreadyExists);
+    /// sem.unlink()?;
+    /// # Ok::<(), ipc::Error>(())
+    /// ```
+    #[doc(alias = "sem_open")]
+    pub fn create_new(name: &str, initial_value: u32) -> Result<Semaphore> {
+        Semaphore::options()
+            .create_new(true)
+            .initial_value(initial_value)
+            .open(name)
+    }
+
+    /// Options to open or create a semaphore; see [`SemaphoreOptions`].
+    pub fn options() -> SemaphoreOptions {
+        SemaphoreOptions::default()
+    }
+
+    /// `sem_wait` — waits until the value is positive, then decrements it.
+    ///
+    /// A signal does not interrupt the wait: `EINTR` is retried.
+    ///
+    /// # Errors
+    ///
+    /// OS errors are reported as [`ErrorKind::Other`]; with a handle from
+    /// this crate none is expected.
+    #[doc(alias = "sem_wait")]
+    pub fn acquire(&self) -> Result<()> {
+        deadline::retry(|| self.raw.wait()).map_err(|e| self.error("sem_wait", e))
+    }
+
+    /// `sem_trywait` — decrements the value if it is positive, without waiting.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Busy`] (`EAGAIN`) when the value is 0. Other OS errors are
+    /// reported as [`ErrorKind::Other`].
+    #[doc(alias = "sem_trywait")]
+    pub fn try_acquire(&self) -> Result<()> {
+        deadline::retry(|| self.raw.try_wait()).map_err(|e| self.error("sem_trywait", e))
+    }
+
+    /// `sem_clockwait(CLOCK_MONOTONIC)` — waits at most `timeout` for the
+    /// value to become positive, then decrements it.
+    ///
+    /// The deadline is on the monotonic clock (glibc's `sem_clockwait`), so
+    /// changing the wall clock neither shortens nor stretches the wait;
+    /// elsewhere `sem_timedwait`'s wall-clock deadline is re-derived from the
+    /// monotonic one at every retry. Signals do not cut the wait short.
+    /// `Duration::ZERO` behaves as [`try_acquire`](Self::try_acquire); a
+    /// timeout too large to express as a deadline waits forever.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Busy`] (`ETIMEDOUT`, or `EAGAIN` for a zero timeout) when
+    /// the time is up. Other OS errors are reported as [`ErrorKind::Other`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use ipc::{ErrorKind, Semaphore};
+    ///
+    /// let sem = Semaphore::options().create_unique("/doc.timeout")?; // value 0
+    /// let err = sem.acquire_timeout(Duration::from_millis(10)).unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::Busy);
+    /// sem.unlink()?;
+    /// # Ok::<(), ipc::Error>(())
+    /// ```
+    #[doc(alias = "sem_clockwait", alias = "sem_timedwait")]
+    pub fn acquire_timeout(&self, timeout: Duration) -> Result<()> {
+        if timeout.is_zero() {
+            return self.try_acquire();
+        }
+        let Some(deadline) = Deadline::after(timeout) else {
+            return self.acquire();
+        };
+        deadline::retry_until(&deadline, Sem::WAIT_CLOCK, |at| self.raw.wait_until(at)).map_err(
+            |e| {
+                let err = self.error("sem_clockwait", e);
+                if e == libc::ETIMEDOUT {
+                    err.with_detail(format!("timed out after {timeout:?}"))
+                } else {
+                    err
+                }
+            },
+        )
+    }
+
+    /// [`acquire`](Self::acquire), returning a guard that releases on drop.
+    ///
+    /// # Errors
+    ///
+    /// As [`acquire`](Self::acquire).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ipc::Semaphore;
+    ///
+    /// let sem = Semaphore::options().initial_value(1).create_unique("/doc.lock")?;
+    /// let guard = sem.lock()?;
+    /// assert_eq!(sem.value()?, 0);
+    /// drop(guard);
+    /// assert_eq!(sem.value()?, 1);
+    /// sem.unlink()?;
+    /// # Ok::<(), ipc::Error>(())
+    /// ```
+    pub fn lock(&self) -> Result<SemaphoreGuard<'_>> {
+        self.acquire().map(|()| SemaphoreGuard::new(self))
+    }
+
+    /// [`try_acquire`](Self::try_acquire), returning a guard that releases on drop.
+    ///
+    /// # Errors
+    ///
+    /// As [`try_acquire`](Self::try_acquire).
+    pub fn try_lock(&self) -> Result<SemaphoreGuard<'_>> {
+        self.try_acquire().map(|()| SemaphoreGuard::new(self))
+    }
+
+    /// [`acquire_timeout`](Self::acquire_timeout), returning a guard that
+    /// releases on drop.
+    ///
+    /// # Errors
+    ///
+    /// As [`acquire_timeout`](Self::acquire_timeout).
+    pub fn lock_timeout(&self, timeout: Duration) -> Result<SemaphoreGuard<'_>> {
+        self.acquire_timeout(timeout)
+            .map(|()| SemaphoreGuard::new(self))
+    }
+
+    /// `sem_post` — increments the value, waking one waiter.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidInput`] (`EOVERFLOW`) when the value is already
+    /// [`SEMAPHORE_VALUE_MAX`]; the value is left unchanged. Other OS errors
+    /// are reported as [`ErrorKind::Other`].
+    #[doc(alias = "sem_post")]
+    pub fn release(&self) -> Result<()> {
+        self.raw.post().map_err(|e| {
+            let err = self.error("sem_post", e);
+            if e == libc::EOVERFLOW {
+                err.with_detail(format!(
+                    "the value would exceed SEMAPHORE_VALUE_MAX ({SEMAPHORE_VALUE_MAX})"
+                ))
+            } else {
+                err
+            }
+        })
+    }
+
+    /// `sem_getvalue` — the current value. On Linux it is 0, never negative,
+    /// while processes wait.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Unsupported`] on macOS, which lacks `sem_getvalue`
+    /// ([`crate::consts::SEMAPHORE_VALUE_SUPPORTED`]). Other OS errors are
+    /// reported as [`ErrorKind::Other`].
+    #[doc(alias = "sem_getvalue")]
+    pub fn value(&self) -> Result<u32> {
+        if !crate::consts::SEMAPHORE_VALUE_SUPPORTED {
+            return Err(self.error("sem_getvalue", libc::ENOSYS));
+        }
+        let v = self
+            .raw
+            .value()
+            .map_err(|e| self.error("sem_getvalue", e))?;
+        Ok(u32::try_from(v).unwrap_or(0))
+    }
+
+    /// The name this handle was opened with.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The mode given to the constructor (default `0o600`). For a semaphore
+    /// that already existed, this is not its real mode: as in posix_ipc, it
+    /// is what was asked.
+    #[must_use]
+    pub fn mode(&self) -> u32 {
+        self.mode
+    }
+
+    /// `sem_unlink` — removes the name. Handles that are open stay usable;
+    /// the semaphore is destroyed when the last one closes. A later create
+    /// under the same name makes a new, distinct semaphore.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotFound`] (`ENOENT`) if the name is already gone;
+    /// [`ErrorKind::PermissionDenied`] (`EACCES`) if this process may not
+    /// remove it. Other OS errors are reported as [`ErrorKind::Other`].
+    #[doc(alias = "sem_unlink")]
+    pub fn unlink(&self) -> Result<()> {
+        unlink_checked(&self.name)
+    }
+
+    /// `sem_close` — closes the handle, reporting an error that Drop would
+    /// ignore. The semaphore and its name stay.
+    ///
+    /// # Errors
+    ///
+    /// OS errors are reported as [`ErrorKind::Other`]; none is expected.
+    #[doc(alias = "sem_close")]
+    pub fn close(self) -> Result<()> {
+        let Semaphore { raw, name, .. } = self;
+        raw.close()
+            .map_err(|e| Error::os("sem_close", Some(&name), e))
+    }
+
+    fn error(&self, op: &'static str, errno: Errno) -> Error {
+        Error::os(op, Some(&self.name), errno)
+    }
+
+    /// Sets the permission bits of a semaphore this handle created to exactly
+    /// `self.mode`, undoing the umask.
+    fn fix_mode(&self) {
+        #[cfg(target_os = "linux")]
+        if let Some(path) = sem_file(&self.name) {
+            use std::os::unix::fs::PermissionsExt;
+            // Best effort: the file is where glibc keeps semaphores; if
+            // /dev/shm is elsewhere, the umask-masked mode stays.
+            let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(self.mode));
+        }
+    }
+
+    /// Refuses an "existing semaphore" whose backing file is too short to be
+    /// one: glibc maps it anyway, and the first access would kill the process
+    /// with SIGBUS (posix_ipc issue #51).
+    fn check_file(&self) -> Result<()> {
+        #[cfg(target_os = "linux")]
+        if let Some(path) = sem_file(&self.name) {
+            if let Ok(meta) = std::fs::metadata(&path) {
+                let need = std::mem::size_of::<libc::sem_t>() as u64;
+                if meta.len() < need {
+                    return Err(Error::new(
+                        ErrorKind::InvalidInput,
+                        OPEN,
+                        Some(&self.name),
+                        format!(
+                            "not a semaphore: {path} is {} bytes, a semaphore takes {need}",
+                            meta.len()
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Where glibc keeps the semaphore `name`.
+#[cfg(target_os = "linux")]
+fn sem_file(name: &str) -> Option<String> {
+    name.strip_prefix('/')
+        .map(|rest| format!("/dev/shm/sem.{rest}"))
+}
+
+/// `sem_unlink(name)` — removes the named semaphore.
+///
+/// # Errors
+///
+/// [`ErrorKind::InvalidName`] if `name` breaks a rule of [`crate::name`];
+/// otherwise as [`Semaphore::unlink`].
+///
+/// # Examples
+///
+/// ```
+/// use ipc::{ErrorKind, Semaphore};
+///
+/// let sem = Semaphore::options().create_unique("/doc.unlink")?;
+/// ipc::unlink_semaphore(sem.name())?;
+/// assert_eq!(ipc::unlink_semaphore(sem.name()).unwrap_err().kind(), ErrorKind::NotFound);
+/// # Ok::<(), ipc::Error>(())
+/// ```
+#[doc(alias = "sem_unlink")]
+pub fn unlink_semaphore(name: &str) -> Result<()> {
+    let name = checked_name("sem_unlink", name, Kind::Semaphore)?;
+    unlink_checked(&name)
+}
+
+fn unlink_checked(name: &Arc<str>) -> Result<()> {
+    sys::with_cstr(name, sys::sem::unlink).map_err(|e| Error::os("sem_unlink", Some(name), e))
+}
+
+impl fmt::Debug for Semaphore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Semaphore")
+            .field("name", &self.name)
+            .field("mode", &format_args!("{:#o}", self.mode))
+            .field("value", &self.value().ok())
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Display for Semaphore {
+    /// `Semaphore(/name, value=1)`, or `value=?` where it cannot be read.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.value() {
+            Ok(v) => write!(f, "Semaphore({}, value={v})", self.name),
+            Err(_) => write!(f, "Semaphore({}, value=?)", self.name),
+        }
+    }
+}
+
+impl<'a> SemaphoreGuard<'a> {
+    fn new(sem: &'a Semaphore) -> Self {
+        SemaphoreGuard {
+            sem,
+            _not_send: PhantomData,
+        }
+    }
+
+    /// The semaphore this guard holds a unit of.
+    #[must_use]
+    pub fn semaphore(&self) -> &'a Semaphore {
+        self.sem
+    }
+}
+
+impl Drop for SemaphoreGuard<'_> {
+    fn drop(&mut self) {
+        // Nothing to report to: Drop cannot fail, and sem_post on a handle we
+        // hold only fails at SEMAPHORE_VALUE_MAX, which a guard cannot reach
+        // unless someone else released a unit they never took.
+        let _ = self.sem.release();
+    }
+}
+
+impl fmt::Debug for SemaphoreGuard<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SemaphoreGuard")
+            .field("semaphore", &self.sem.name)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_arguments_fail_before_any_system_call() {
+        // No such name exists, so an error other than NotFound proves that
+        // sem_open was never called.
+        let opts = || Semaphore::options().create(true);
+        let e = opts().mode(0o1000).open("/ipc-unit-never").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        assert!(e.to_string().contains("0o777"), "{e}");
+        let e = opts()
+            .initial_value(SEMAPHORE_VALUE_MAX + 1)
+            .open("/ipc-unit-never")
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        assert!(e.to_string().contains("SEMAPHORE_VALUE_MAX"), "{e}");
+        let e = opts()
+            .initial_value(u32::MAX)
+            .open("/ipc-unit-never")
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        for bad in ["", "/", "x", "/a/b", "/a\0b", "/.", "/.."] {
+            let e = opts().open(bad).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidName, "{bad:?}");
+            assert_eq!(
+                unlink_semaphore(bad).unwrap_err().kind(),
+                ErrorKind::InvalidName
+            );
+        }
+    }
+
+    #[test]
+    fn options_default_to_open_existing_with_0o600() {
+        let o = SemaphoreOptions::default();
+        assert!(!o.create && !o.create_new);
+        assert_eq!((o.mode, o.initial_value), (0o600, 0));
+    }
+}

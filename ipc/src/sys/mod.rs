@@ -1,0 +1,118 @@
+//! The only module that talks to libc: thin checked calls and handle types
+//! whose invariants make the `unsafe` blocks below checkable.
+//!
+//! Conventions: every call returns `Result<T, Errno>`; the caller attaches the
+//! operation and the object when it turns the errno into an [`crate::Error`].
+//! Nothing here retries on `EINTR`: [`crate::deadline`] does, in one place.
+
+use std::ffi::{CStr, c_int};
+
+pub(crate) mod sem;
+
+/// An errno value.
+pub(crate) type Errno = c_int;
+
+/// The calling thread's errno.
+pub(crate) fn errno() -> Errno {
+    std::io::Error::last_os_error()
+        .raw_os_error()
+        .unwrap_or(libc::EIO)
+}
+
+/// `-1` + errno → `Err(errno)`.
+pub(crate) fn cvt(ret: c_int) -> Result<c_int, Errno> {
+    if ret == -1 { Err(errno()) } else { Ok(ret) }
+}
+
+/// Runs `f` with `name` as a C string built on the stack (no allocation).
+///
+/// Names were checked by [`crate::name::check`] before they get here, so they
+/// hold no NUL and fit in the buffer; a name that does not is `EINVAL`, not a
+/// panic.
+pub(crate) fn with_cstr<T>(
+    name: &str,
+    f: impl FnOnce(&CStr) -> Result<T, Errno>,
+) -> Result<T, Errno> {
+    let mut buf = [0u8; 512];
+    let bytes = name.as_bytes();
+    if bytes.len() >= buf.len() {
+        return Err(libc::ENAMETOOLONG);
+    }
+    buf[..bytes.len()].copy_from_slice(bytes);
+    let cstr = CStr::from_bytes_until_nul(&buf[..=bytes.len()]).map_err(|_| libc::EINVAL)?;
+    if cstr.to_bytes().len() != bytes.len() {
+        return Err(libc::EINVAL);
+    }
+    f(cstr)
+}
+
+/// The clocks a deadline can be expressed on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Clock {
+    Monotonic,
+    Realtime,
+}
+
+impl Clock {
+    pub(crate) fn id(self) -> libc::clockid_t {
+        match self {
+            Clock::Monotonic => libc::CLOCK_MONOTONIC,
+            Clock::Realtime => libc::CLOCK_REALTIME,
+        }
+    }
+}
+
+/// `clock_gettime(clock)`.
+pub(crate) fn now(clock: Clock) -> libc::timespec {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; CLOCK_MONOTONIC and
+    // CLOCK_REALTIME exist on every platform this crate builds for, so the
+    // call cannot fail (if it did, `ts` would stay zero, which is still a
+    // valid timespec).
+    unsafe { libc::clock_gettime(clock.id(), &raw mut ts) };
+    ts
+}
+
+/// 64 bits from the OS random source.
+pub(crate) fn random_u64() -> Result<u64, Errno> {
+    let mut bytes = [0u8; 8];
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        let mut filled = 0;
+        while filled < bytes.len() {
+            let rest = &mut bytes[filled..];
+            // SAFETY: `rest` is a valid, writable buffer of `rest.len()` bytes.
+            let n = unsafe { libc::getrandom(rest.as_mut_ptr().cast(), rest.len(), 0) };
+            match n {
+                -1 if errno() == libc::EINTR => {}
+                -1 => return Err(errno()),
+                n => filled += n as usize,
+            }
+        }
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        use std::io::Read;
+        std::fs::File::open("/dev/urandom")
+            .and_then(|mut f| f.read_exact(&mut bytes))
+            .map_err(|e| e.raw_os_error().unwrap_or(libc::EIO))?;
+    }
+    Ok(u64::from_ne_bytes(bytes))
+}
+
+/// `sysconf(name)`, or `None` when the system has no value for it.
+pub(crate) fn sysconf(name: c_int) -> Option<i64> {
+    // SAFETY: sysconf has no memory preconditions; an unknown `name` is
+    // reported as -1, which we turn into None.
+    let v = unsafe { libc::sysconf(name) };
+    (v >= 0).then_some(v as i64)
+}
+
+/// The first and last real-time signal numbers.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) fn realtime_signals() -> (c_int, c_int) {
+    (libc::SIGRTMIN(), libc::SIGRTMAX())
+}

@@ -1,0 +1,59 @@
+//! Helpers shared by the integration tests: unique names that are unlinked
+//! when the test ends, pass or fail.
+#![allow(dead_code, unreachable_pub)]
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// `"/ipc-test.<pid>.<n>.<tag>"`: unique across processes and within one.
+pub fn unique(tag: &str) -> String {
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("/ipc-test.{}.{n}.{tag}", std::process::id())
+}
+
+/// The kinds of object a [`Name`] cleans up after.
+#[derive(Clone, Copy, Debug)]
+pub enum Kind {
+    Semaphore,
+}
+
+/// A unique name whose object is unlinked on drop (if it still exists), so a
+/// failing test leaves nothing in /dev/shm.
+#[derive(Debug)]
+pub struct Name {
+    name: String,
+    kind: Kind,
+}
+
+impl Name {
+    pub fn sem(tag: &str) -> Name {
+        Name {
+            name: unique(tag),
+            kind: Kind::Semaphore,
+        }
+    }
+
+    /// Takes over cleanup of an existing name (e.g. one from `create_unique`).
+    pub fn adopt(name: &str, kind: Kind) -> Name {
+        Name {
+            name: name.to_owned(),
+            kind,
+        }
+    }
+}
+
+impl std::ops::Deref for Name {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.name
+    }
+}
+
+impl Drop for Name {
+    fn drop(&mut self) {
+        let _ = match self.kind {
+            Kind::Semaphore => ipc::unlink_semaphore(&self.name),
+        };
+    }
+}

@@ -1,0 +1,392 @@
+//! Semaphores on real kernel objects. Each posix_ipc test in
+//! tests/test_semaphores.py and tests/test_module.py has a counterpart here,
+//! named in its doc comment.
+
+mod common;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+use common::{Kind, Name};
+use ipc::consts::SEMAPHORE_VALUE_MAX;
+use ipc::{ErrorKind, Semaphore};
+
+/// A semaphore with value 1, as posix_ipc's setUp makes.
+fn fixture(tag: &str) -> (Name, Semaphore) {
+    let name = Name::sem(tag);
+    let sem = Semaphore::create_new(&name, 1).unwrap();
+    (name, sem)
+}
+
+/// test_no_flags: opening an existing name by name alone works.
+#[test]
+fn open_existing() {
+    let (name, _sem) = fixture("open");
+    let again = Semaphore::open(&name).unwrap();
+    assert_eq!(again.name(), &*name);
+    assert_eq!(again.value().unwrap(), 1);
+}
+
+/// test_ctor_no_flags on a missing name: NotFound (ExistentialError).
+#[test]
+fn open_missing_is_not_found() {
+    let name = Name::sem("missing");
+    let err = Semaphore::open(&name).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    assert_eq!(err.raw_os_error(), Some(libc::ENOENT));
+    assert_eq!(
+        err.to_string(),
+        format!("sem_open({:?}): not found", &*name)
+    );
+}
+
+/// test_o_creat_existing: O_CREAT on an existing name opens it, value kept.
+#[test]
+fn create_opens_existing_and_keeps_its_value() {
+    let (name, sem) = fixture("creat-existing");
+    sem.release().unwrap();
+    let again = Semaphore::create(&name, 99).unwrap();
+    assert_eq!(again.value().unwrap(), 2);
+}
+
+/// test_o_creat_new: O_CREAT on an unused name creates it.
+#[test]
+fn create_makes_a_new_one() {
+    let name = Name::sem("creat-new");
+    assert_eq!(
+        Semaphore::open(&name).unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
+    let sem = Semaphore::create(&name, 4).unwrap();
+    assert_eq!(sem.value().unwrap(), 4);
+    assert_eq!(sem.name(), &*name);
+}
+
+/// test_o_excl and test_o_crex: exclusive creation of an existing name fails.
+#[test]
+fn create_new_on_existing_is_already_exists() {
+    let (name, _sem) = fixture("crex");
+    let err = Semaphore::create_new(&name, 0).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::AlreadyExists);
+    let err = Semaphore::options()
+        .create(true)
+        .create_new(true)
+        .open(&name)
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::AlreadyExists);
+}
+
+/// test_randomly_generated_name: a unique name keeps the prefix and is valid.
+#[test]
+fn create_unique_names() {
+    let a = Semaphore::options()
+        .create_unique("/ipc-test.uniq")
+        .unwrap();
+    let _a_name = Name::adopt(a.name(), Kind::Semaphore);
+    let b = Semaphore::options()
+        .create_unique("/ipc-test.uniq")
+        .unwrap();
+    let _b_name = Name::adopt(b.name(), Kind::Semaphore);
+    assert_ne!(a.name(), b.name());
+    for sem in [&a, &b] {
+        let suffix = sem.name().strip_prefix("/ipc-test.uniq.").unwrap();
+        assert_eq!(suffix.len(), 16);
+        assert!(ipc::name::check(sem.name(), ipc::name::Kind::Semaphore).is_ok());
+    }
+}
+
+/// test_name_as_bytes has no Rust counterpart (names are `&str`); non-ASCII
+/// names, which posix_ipc also accepts, round-trip instead.
+#[test]
+fn non_ascii_name() {
+    let name = Name::adopt(&format!("{}-ünï", common::unique("utf8")), Kind::Semaphore);
+    let sem = Semaphore::create_new(&name, 0).unwrap();
+    assert_eq!(sem.name(), &*name);
+    assert_eq!(Semaphore::open(&name).unwrap().name(), &*name);
+}
+
+/// test_default_initial_value, test_zero_initial_value, test_nonzero_initial_value.
+#[test]
+fn initial_values() {
+    let name = Name::sem("default-value");
+    let sem = Semaphore::options().create_new(true).open(&name).unwrap();
+    assert_eq!(sem.value().unwrap(), 0);
+    for v in [0, 42, SEMAPHORE_VALUE_MAX] {
+        let name = Name::sem("value");
+        let sem = Semaphore::create_new(&name, v).unwrap();
+        assert_eq!(sem.value().unwrap(), v);
+    }
+}
+
+/// test_kwargs: every option at once.
+#[test]
+fn all_options() {
+    let name = Name::sem("kwargs");
+    let sem = Semaphore::options()
+        .create(true)
+        .create_new(true)
+        .mode(0x180)
+        .initial_value(0)
+        .open(&name)
+        .unwrap();
+    assert_eq!(sem.mode(), 0o600);
+}
+
+/// Out-of-range initial values and modes are InvalidInput, and nothing is created.
+#[test]
+fn out_of_range_arguments_create_nothing() {
+    let name = Name::sem("range");
+    for opts in [
+        Semaphore::options().initial_value(SEMAPHORE_VALUE_MAX + 1),
+        Semaphore::options().initial_value(u32::MAX),
+        Semaphore::options().mode(0o4755),
+        Semaphore::options().mode(u32::MAX),
+    ] {
+        let err = opts.create_new(true).open(&name).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+        assert_eq!(err.raw_os_error(), None);
+    }
+    assert_eq!(
+        Semaphore::open(&name).unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
+}
+
+/// test_simple_acquisition.
+#[test]
+fn acquire_and_release() {
+    let (_name, sem) = fixture("acquire");
+    sem.acquire().unwrap();
+    assert_eq!(sem.value().unwrap(), 0);
+    sem.release().unwrap();
+    assert_eq!(sem.value().unwrap(), 1);
+}
+
+/// test_acquisition_zero_timeout: a zero timeout is a try.
+#[test]
+fn zero_timeout_is_a_try() {
+    let (_name, sem) = fixture("zero-timeout");
+    sem.acquire_timeout(Duration::ZERO).unwrap();
+    let err = sem.acquire_timeout(Duration::ZERO).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Busy);
+    assert_eq!(sem.try_acquire().unwrap_err().kind(), ErrorKind::Busy);
+    assert_eq!(sem.try_lock().unwrap_err().kind(), ErrorKind::Busy);
+}
+
+/// test_acquisition_nonzero_int_timeout / _float_timeout: the wait expires
+/// after, never before, its timeout.
+#[test]
+fn timed_wait_expires_after_its_timeout() {
+    let (_name, sem) = fixture("timeout");
+    sem.acquire().unwrap();
+    for timeout in [Duration::from_millis(200), Duration::from_millis(350)] {
+        let start = Instant::now();
+        let err = sem.acquire_timeout(timeout).unwrap_err();
+        let waited = start.elapsed();
+        assert_eq!(err.kind(), ErrorKind::Busy);
+        assert_eq!(err.raw_os_error(), Some(libc::ETIMEDOUT));
+        assert!(waited >= timeout, "gave up after {waited:?} < {timeout:?}");
+        assert!(err.to_string().contains("timed out"), "{err}");
+        let err = sem.lock_timeout(timeout).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Busy);
+    }
+}
+
+/// A timed wait succeeds as soon as another thread releases.
+#[test]
+fn timed_wait_is_woken_by_release() {
+    let (name, sem) = fixture("timeout-wake");
+    sem.acquire().unwrap();
+    let other = Semaphore::open(&name).unwrap();
+    let t = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(50));
+        other.release().unwrap();
+    });
+    sem.acquire_timeout(Duration::from_secs(30)).unwrap();
+    t.join().unwrap();
+    // A timeout too large for a deadline waits forever, i.e. like acquire.
+    sem.release().unwrap();
+    sem.acquire_timeout(Duration::MAX).unwrap();
+}
+
+/// test_release: many releases; past SEMAPHORE_VALUE_MAX it is InvalidInput
+/// and the value is unchanged.
+#[test]
+fn release_up_to_the_maximum() {
+    let name = Name::sem("release");
+    let sem = Semaphore::create_new(&name, 0).unwrap();
+    for _ in 0..1_000_000 {
+        sem.release().unwrap();
+    }
+    assert_eq!(sem.value().unwrap(), 1_000_000);
+
+    let name = Name::sem("overflow");
+    let sem = Semaphore::create_new(&name, SEMAPHORE_VALUE_MAX - 1).unwrap();
+    sem.release().unwrap();
+    let err = sem.release().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert_eq!(err.raw_os_error(), Some(libc::EOVERFLOW));
+    assert!(err.to_string().contains("SEMAPHORE_VALUE_MAX"), "{err}");
+    assert_eq!(sem.value().unwrap(), SEMAPHORE_VALUE_MAX);
+}
+
+/// test_context_manager: inside the guard the value is 0; after, 1.
+#[test]
+fn guard_releases_on_drop() {
+    let (_name, sem) = fixture("guard");
+    {
+        let guard = sem.lock().unwrap();
+        assert_eq!(guard.semaphore().name(), sem.name());
+        assert_eq!(sem.value().unwrap(), 0);
+        assert_eq!(sem.try_acquire().unwrap_err().kind(), ErrorKind::Busy);
+    }
+    assert_eq!(sem.value().unwrap(), 1);
+    sem.try_acquire().unwrap();
+}
+
+/// A guard is released by a panic's unwinding.
+#[test]
+fn guard_releases_on_panic() {
+    let (_name, sem) = fixture("panic");
+    let result = std::panic::catch_unwind(|| {
+        let _guard = sem.lock().unwrap();
+        assert_eq!(sem.value().unwrap(), 0);
+        panic!("inside the critical section");
+    });
+    assert!(result.is_err());
+    assert_eq!(sem.value().unwrap(), 1);
+}
+
+/// test_close_and_unlink and test_unlink_semaphore: after unlink the name is
+/// gone; module-level and method unlink agree.
+#[test]
+fn unlink_then_close() {
+    let (name, sem) = fixture("unlink");
+    sem.unlink().unwrap();
+    sem.close().unwrap();
+    assert_eq!(
+        Semaphore::open(&name).unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
+    assert_eq!(
+        ipc::unlink_semaphore(&name).unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
+
+    let (name, sem) = fixture("unlink-fn");
+    ipc::unlink_semaphore(&name).unwrap();
+    drop(sem);
+    assert_eq!(
+        Semaphore::open(&name).unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
+}
+
+/// posix_ipc issue #17: handles stay usable after unlink, and a new exclusive
+/// create makes a distinct semaphore.
+#[test]
+fn unlinked_semaphore_lives_on_in_its_handles() {
+    let (name, old) = fixture("unlinked");
+    old.release().unwrap();
+    old.release().unwrap();
+    old.unlink().unwrap();
+    assert_eq!(old.value().unwrap(), 3);
+    let new = Semaphore::create_new(&name, 0).unwrap();
+    assert_eq!(new.value().unwrap(), 0);
+    assert_eq!(old.value().unwrap(), 3);
+}
+
+/// test_property_name and test_property_value, plus Display and Debug.
+#[test]
+fn properties() {
+    let (name, sem) = fixture("props");
+    assert_eq!(sem.name(), &*name);
+    assert!(sem.name().starts_with('/') && sem.name().len() >= 2);
+    assert_eq!(sem.value().unwrap(), 1);
+    assert_eq!(sem.mode(), 0o600);
+    assert_eq!(sem.to_string(), format!("Semaphore({}, value=1)", &*name));
+    let debug = format!("{sem:?}");
+    assert!(debug.contains(&*name) && debug.contains("0o600"), "{debug}");
+}
+
+/// The mode is exactly what was asked, whatever the umask (Linux).
+#[cfg(target_os = "linux")]
+#[test]
+fn mode_is_exact_despite_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    for mode in [0o666, 0o640, 0o600, 0o400] {
+        let name = Name::sem("mode");
+        let _sem = Semaphore::options()
+            .create(true)
+            .mode(mode)
+            .open(&name)
+            .unwrap();
+        let meta = std::fs::metadata(format!("/dev/shm/sem.{}", &name[1..])).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o777, mode);
+    }
+}
+
+/// A zero-length or truncated /dev/shm/sem.<name> is refused, not a SIGBUS
+/// (posix_ipc issue #51).
+#[cfg(target_os = "linux")]
+#[test]
+fn truncated_semaphore_file_is_an_error() {
+    for len in [0, 7] {
+        let name = Name::sem("truncated");
+        let path = format!("/dev/shm/sem.{}", &name[1..]);
+        std::fs::write(&path, vec![0u8; len]).unwrap();
+        let err = Semaphore::open(&name).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+        assert!(err.to_string().contains("not a semaphore"), "{err}");
+        let err = Semaphore::create(&name, 1).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    }
+}
+
+/// Threads contending on one lock lose no update of a read-modify-write that
+/// is only safe under the lock.
+#[test]
+fn threads_lose_no_update() {
+    const THREADS: usize = 8;
+    const ROUNDS: u64 = 2_000;
+    let (name, _sem) = fixture("contend");
+    let counter = Arc::new(AtomicU64::new(0));
+    let barrier = Arc::new(Barrier::new(THREADS));
+    let handles: Vec<_> = (0..THREADS)
+        .map(|_| {
+            let (counter, barrier) = (Arc::clone(&counter), Arc::clone(&barrier));
+            // Each thread opens its own handle, as separate processes would.
+            let sem = Semaphore::open(&name).unwrap();
+            std::thread::spawn(move || {
+                barrier.wait();
+                for i in 0..ROUNDS {
+                    let _guard = sem.lock().unwrap();
+                    let v = counter.load(Ordering::Relaxed);
+                    if i % 64 == 0 {
+                        std::thread::yield_now();
+                    }
+                    counter.store(v + 1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    assert_eq!(counter.load(Ordering::Relaxed), THREADS as u64 * ROUNDS);
+}
+
+/// The handle and guard can be shared across threads; error converts to io::Error.
+#[test]
+fn errors_convert_to_io() {
+    let (_name, sem) = fixture("io");
+    sem.acquire().unwrap();
+    let io: std::io::Error = sem.try_acquire().unwrap_err().into();
+    assert_eq!(io.kind(), std::io::ErrorKind::WouldBlock);
+    let io: std::io::Error = sem
+        .acquire_timeout(Duration::from_millis(1))
+        .unwrap_err()
+        .into();
+    assert_eq!(io.kind(), std::io::ErrorKind::TimedOut);
+}
