@@ -30,13 +30,20 @@ mod common;
 pub mod consts;
 mod deadline;
 mod error;
+#[cfg(any(target_os = "linux", target_os = "android"))]
+mod mq;
 pub mod name;
 mod semaphore;
+mod shm;
 #[allow(unsafe_code)]
 mod sys;
 
 pub use error::{Error, ErrorKind, Result};
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub use mq::{MessageQueue, MessageQueueOptions, unlink_message_queue};
 pub use semaphore::{Semaphore, SemaphoreGuard, SemaphoreOptions, unlink_semaphore};
+pub use shm::{SharedMemory, SharedMemoryOptions, unlink_shared_memory};
+pub use sys::shm::Mapping;
 
 #[doc = include_str!("../../README.md")]
 #[cfg(doctest)]

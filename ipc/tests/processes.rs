@@ -1,6 +1,12 @@
 //! Two real processes sharing named semaphores: this binary re-runs itself in
 //! a child role (chosen by `IPC_TEST_ROLE`), so parent and child are separate
-//! processes with separate handles, as in production.
+//! processes with separate handles, as in production. Children also do what
+//! a test thread must not do to a shared test process: close fd 0, lower a
+//! resource limit, block signals.
+
+// Blocking signals, lowering RLIMIT_FSIZE and closing fd 0 in the children
+// are libc calls; each carries its SAFETY argument.
+#![allow(unsafe_code)]
 
 mod common;
 
@@ -8,7 +14,7 @@ use std::process::{Child, Command, ExitCode};
 use std::time::Duration;
 
 use common::Name;
-use ipc::{ErrorKind, Semaphore};
+use ipc::{ErrorKind, MessageQueue, Semaphore, SharedMemory};
 
 const ROUNDS: u32 = 2_000;
 
@@ -18,13 +24,34 @@ fn main() -> ExitCode {
         match role.as_str() {
             "ping-pong" => child_ping_pong(&args[0], &args[1]),
             "holder" => child_holder(&args[0], &args[1]),
+            "shm-peer" => child_shm_peer(&args[0]),
+            "fd-zero" => child_fd_zero(&args[0]),
+            "fsize-limit" => child_fsize_limit(&args[0], &args[1]),
+            "signal-notify" => child_signal_notify(&args[0]),
+            "notify-holder" => child_notify_holder(&args[0], &args[1], &args[2]),
             other => panic!("unknown role {other}"),
         }
         return ExitCode::SUCCESS;
     }
-    let tests: [(&str, fn()); 2] = [
+    BEFORE.get_or_init(namespace);
+    let tests: [(&str, fn()); 8] = [
         ("ping_pong_between_processes", ping_pong_between_processes),
         ("lock_held_by_another_process", lock_held_by_another_process),
+        (
+            "shared_memory_between_processes",
+            shared_memory_between_processes,
+        ),
+        ("fd_can_become_zero", fd_can_become_zero),
+        (
+            "failed_resize_keeps_existing_object",
+            failed_resize_keeps_existing_object,
+        ),
+        ("signal_notifications", signal_notifications),
+        (
+            "notification_held_by_another_process",
+            notification_held_by_another_process,
+        ),
+        ("namespace_left_as_found", namespace_left_as_found),
     ];
     let mut failed = 0;
     for (name, test) in tests {
@@ -111,4 +138,230 @@ fn child_holder(lock: &str, ready: &str) {
     ready.release().unwrap();
     std::thread::sleep(Duration::from_millis(200));
     drop(guard);
+}
+
+/// The namespace when this binary started.
+static BEFORE: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+
+/// Every test above unlinked what it created, on success and on failure.
+fn namespace_left_as_found() {
+    assert_eq!(namespace(), BEFORE.get().cloned().unwrap_or_default());
+}
+
+/// The names in /dev/shm and, where the mqueue filesystem is mounted, /dev/mqueue.
+fn namespace() -> Vec<String> {
+    let mut names = Vec::new();
+    for dir in ["/dev/shm", "/dev/mqueue"] {
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            names.extend(
+                entries
+                    .flatten()
+                    .map(|e| format!("{dir}/{}", e.file_name().to_string_lossy())),
+            );
+        }
+    }
+    names.sort();
+    names
+}
+
+/// Data written by one process is read by another, and the reverse.
+fn shared_memory_between_processes() {
+    let name = Name::shm("peer");
+    let shm = SharedMemory::create_new(&name, 8192).unwrap();
+    let map = shm.map().unwrap();
+    map.write_at(0, b"from parent").unwrap();
+    wait_ok(spawn("shm-peer", &[&name]));
+    let mut buf = [0u8; 10];
+    map.read_at(4096, &mut buf).unwrap();
+    assert_eq!(&buf, b"from child");
+}
+
+fn child_shm_peer(name: &str) {
+    let shm = SharedMemory::open(name).unwrap();
+    let map = shm.map().unwrap();
+    let mut buf = [0u8; 11];
+    map.read_at(0, &mut buf).unwrap();
+    assert_eq!(&buf, b"from parent");
+    map.write_at(4096, b"from child").unwrap();
+}
+
+/// posix_ipc's test_ctor_fd_can_become_zero: with fd 0 closed, a new object
+/// gets descriptor 0 and works.
+fn fd_can_become_zero() {
+    let name = Name::shm("fd-zero");
+    wait_ok(spawn("fd-zero", &[&name]));
+}
+
+fn child_fd_zero(name: &str) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: this child process owns its stdin and never reads it; closing
+    // fd 0 invalidates no Rust object.
+    assert_eq!(unsafe { libc::close(0) }, 0);
+    let shm = SharedMemory::create_new(name, 64).unwrap();
+    assert_eq!(shm.as_raw_fd(), 0);
+    shm.map().unwrap().write_at(0, b"zero").unwrap();
+    assert_eq!(shm.size().unwrap(), 64);
+    shm.unlink().unwrap();
+    shm.close().unwrap();
+}
+
+/// A resize the system refuses (here: beyond RLIMIT_FSIZE, EFBIG) leaves an
+/// object that existed before as it was, and removes one the call created.
+/// posix_ipc unlinks both.
+fn failed_resize_keeps_existing_object() {
+    let existing = Name::shm("fsize-existing");
+    let fresh = Name::shm("fsize-new");
+    let shm = SharedMemory::create_new(&existing, 4096).unwrap();
+    shm.map().unwrap().write_at(0, b"precious").unwrap();
+    wait_ok(spawn("fsize-limit", &[&existing, &fresh]));
+    assert_eq!(shm.size().unwrap(), 4096);
+    let again = SharedMemory::open(&existing).unwrap();
+    let mut buf = [0u8; 8];
+    again.map().unwrap().read_at(0, &mut buf).unwrap();
+    assert_eq!(&buf, b"precious");
+    assert_eq!(
+        SharedMemory::open(&fresh).unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
+}
+
+fn child_fsize_limit(existing: &str, fresh: &str) {
+    // SAFETY: plain calls with valid arguments; ignoring SIGXFSZ makes an
+    // oversized ftruncate fail with EFBIG instead of killing the process,
+    // and this single-threaded child has no other use for the signal.
+    unsafe {
+        let mut lim = std::mem::zeroed::<libc::rlimit>();
+        assert_eq!(libc::getrlimit(libc::RLIMIT_FSIZE, &raw mut lim), 0);
+        lim.rlim_cur = 1 << 20;
+        assert_eq!(libc::setrlimit(libc::RLIMIT_FSIZE, &raw const lim), 0);
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
+    let err = SharedMemory::create(existing, 2 << 20).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    assert_eq!(err.raw_os_error(), Some(libc::EFBIG));
+    assert_eq!(SharedMemory::open(existing).unwrap().size().unwrap(), 4096);
+    let err = SharedMemory::create_new(fresh, 2 << 20).unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(libc::EFBIG));
+    let err = SharedMemory::create(fresh, 2 << 20).unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(libc::EFBIG));
+}
+
+/// posix_ipc's test_request_notification_signal, _signal_one_shot and
+/// _cancel_default, in a child that blocks the signal and waits for it with
+/// sigtimedwait.
+fn signal_notifications() {
+    let name = Name::mq("signal");
+    wait_ok(spawn("signal-notify", &[&name]));
+}
+
+/// Waits up to `ms` for `signo`; true if it arrived.
+fn wait_signal(signo: i32, ms: i64) -> bool {
+    // SAFETY: `set` is initialized by sigemptyset before use; the timespec
+    // is valid; sigtimedwait only reads both.
+    unsafe {
+        let mut set = std::mem::zeroed::<libc::sigset_t>();
+        libc::sigemptyset(&raw mut set);
+        libc::sigaddset(&raw mut set, signo);
+        let ts = libc::timespec {
+            tv_sec: ms / 1000,
+            tv_nsec: (ms % 1000) * 1_000_000,
+        };
+        libc::sigtimedwait(&raw const set, std::ptr::null_mut(), &raw const ts) == signo
+    }
+}
+
+fn child_signal_notify(name: &str) {
+    let signo = ipc::consts::user_signal_min();
+    // SAFETY: blocking a signal in this single-threaded child changes no
+    // Rust state; it makes the notification wait for sigtimedwait instead
+    // of killing the process.
+    unsafe {
+        let mut set = std::mem::zeroed::<libc::sigset_t>();
+        libc::sigemptyset(&raw mut set);
+        libc::sigaddset(&raw mut set, signo);
+        assert_eq!(
+            libc::pthread_sigmask(libc::SIG_BLOCK, &raw const set, std::ptr::null_mut()),
+            0
+        );
+    }
+    let mq = MessageQueue::options()
+        .create_new(true)
+        .max_messages(4)
+        .max_message_size(8)
+        .open(name)
+        .unwrap();
+    // One-shot: the first send fires; a send to a non-empty queue does not;
+    // after draining, a send does not either (the registration is spent).
+    mq.notify_signal(signo).unwrap();
+    mq.send(b"1", 0).unwrap();
+    assert!(
+        wait_signal(signo, 10_000),
+        "no signal for the first message"
+    );
+    mq.send(b"2", 0).unwrap();
+    assert!(!wait_signal(signo, 200));
+    mq.receive().unwrap();
+    mq.receive().unwrap();
+    mq.send(b"3", 0).unwrap();
+    assert!(!wait_signal(signo, 200));
+    mq.receive().unwrap();
+    // Cancelled: nothing fires.
+    mq.notify_signal(signo).unwrap();
+    mq.cancel_notification().unwrap();
+    mq.send(b"4", 0).unwrap();
+    assert!(!wait_signal(signo, 200));
+    mq.receive().unwrap();
+    // Re-requested: fires again.
+    mq.notify_signal(signo).unwrap();
+    mq.send(b"5", 0).unwrap();
+    assert!(wait_signal(signo, 10_000), "no signal after re-arming");
+    // Numbers that are not signals are refused by name.
+    for bad in [0, -1, ipc::consts::user_signal_max() + 1, 9999] {
+        let err = mq.notify_signal(bad).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{bad}");
+    }
+}
+
+/// A registration held by another process makes ours Busy (posix_ipc's
+/// BusyError); cancelling then is a no-op; once that process exits, ours works.
+fn notification_held_by_another_process() {
+    let (name, ready, done) = (
+        Name::mq("held"),
+        Name::sem("held-ready"),
+        Name::sem("held-done"),
+    );
+    let mq = MessageQueue::options()
+        .create_new(true)
+        .max_messages(2)
+        .max_message_size(8)
+        .open(&name)
+        .unwrap();
+    let ready_sem = Semaphore::create_new(&ready, 0).unwrap();
+    let done_sem = Semaphore::create_new(&done, 0).unwrap();
+    let child = spawn("notify-holder", &[&name, &ready, &done]);
+    ready_sem.acquire_timeout(Duration::from_secs(30)).unwrap();
+    let err = mq.notify_callback(|| {}).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Busy);
+    assert!(err.to_string().contains("another process"), "{err}");
+    let err = mq
+        .notify_signal(ipc::consts::user_signal_min())
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Busy);
+    mq.cancel_notification().unwrap();
+    done_sem.release().unwrap();
+    wait_ok(child);
+    let (tx, rx) = std::sync::mpsc::channel();
+    mq.notify_callback(move || tx.send(()).unwrap()).unwrap();
+    mq.send(b"x", 0).unwrap();
+    rx.recv_timeout(Duration::from_secs(30)).unwrap();
+}
+
+fn child_notify_holder(name: &str, ready: &str, done: &str) {
+    let mq = MessageQueue::open(name).unwrap();
+    mq.notify_callback(|| {}).unwrap();
+    Semaphore::open(ready).unwrap().release().unwrap();
+    Semaphore::open(done)
+        .unwrap()
+        .acquire_timeout(Duration::from_secs(30))
+        .unwrap();
 }

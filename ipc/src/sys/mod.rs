@@ -7,7 +7,10 @@
 
 use std::ffi::{CStr, c_int};
 
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) mod mq;
 pub(crate) mod sem;
+pub(crate) mod shm;
 
 /// An errno value.
 pub(crate) type Errno = c_int;
@@ -115,4 +118,13 @@ pub(crate) fn sysconf(name: c_int) -> Option<i64> {
 #[cfg(any(target_os = "linux", target_os = "android"))]
 pub(crate) fn realtime_signals() -> (c_int, c_int) {
     (libc::SIGRTMIN(), libc::SIGRTMAX())
+}
+
+/// `close(fd)`, reporting its error (OwnedFd's Drop ignores it).
+pub(crate) fn close(fd: std::os::fd::OwnedFd) -> Result<(), Errno> {
+    use std::os::fd::IntoRawFd;
+    let raw = fd.into_raw_fd();
+    // SAFETY: `raw` came from an OwnedFd given up by `into_raw_fd`, so this
+    // is its only owner and it is closed exactly once.
+    cvt(unsafe { libc::close(raw) }).map(drop)
 }

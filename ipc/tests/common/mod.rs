@@ -16,6 +16,8 @@ pub fn unique(tag: &str) -> String {
 #[derive(Clone, Copy, Debug)]
 pub enum Kind {
     Semaphore,
+    SharedMemory,
+    MessageQueue,
 }
 
 /// A unique name whose object is unlinked on drop (if it still exists), so a
@@ -31,6 +33,20 @@ impl Name {
         Name {
             name: unique(tag),
             kind: Kind::Semaphore,
+        }
+    }
+
+    pub fn shm(tag: &str) -> Name {
+        Name {
+            name: unique(tag),
+            kind: Kind::SharedMemory,
+        }
+    }
+
+    pub fn mq(tag: &str) -> Name {
+        Name {
+            name: unique(tag),
+            kind: Kind::MessageQueue,
         }
     }
 
@@ -54,6 +70,8 @@ impl Drop for Name {
     fn drop(&mut self) {
         let _ = match self.kind {
             Kind::Semaphore => ipc::unlink_semaphore(&self.name),
+            Kind::SharedMemory => ipc::unlink_shared_memory(&self.name),
+            Kind::MessageQueue => ipc::unlink_message_queue(&self.name),
         };
     }
 }

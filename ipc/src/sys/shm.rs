@@ -1,0 +1,334 @@
+//! Shared memory: `shm_open`, `ftruncate`, `fstat`, `mmap` and [`Mapping`].
+
+use std::ffi::{CStr, c_int};
+use std::fmt;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::ptr::NonNull;
+
+use super::{Errno, cvt, errno};
+use crate::{Error, ErrorKind, Result};
+
+/// `shm_open(name, oflag, mode)`.
+pub(crate) fn open(name: &CStr, oflag: c_int, mode: u32) -> Result<OwnedFd, Errno> {
+    // SAFETY: `name` is a NUL-terminated string that outlives the call.
+    // shm_open is not variadic; mode_t is at least 16 bits and `mode` was
+    // checked to be at most 0o777 by the caller.
+    let fd = cvt(unsafe { libc::shm_open(name.as_ptr(), oflag, mode as libc::mode_t) })?;
+    // SAFETY: shm_open returned a new descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// `shm_unlink(name)`.
+pub(crate) fn unlink(name: &CStr) -> Result<(), Errno> {
+    // SAFETY: `name` is a NUL-terminated string that outlives the call.
+    cvt(unsafe { libc::shm_unlink(name.as_ptr()) }).map(drop)
+}
+
+/// `ftruncate(fd, len)`; `len` was checked to fit `off_t` by the caller.
+pub(crate) fn truncate(fd: BorrowedFd<'_>, len: libc::off_t) -> Result<(), Errno> {
+    // SAFETY: `fd` is a live descriptor for the duration of the borrow.
+    cvt(unsafe { libc::ftruncate(fd.as_raw_fd(), len) }).map(drop)
+}
+
+/// `fstat(fd).st_size`.
+pub(crate) fn size(fd: BorrowedFd<'_>) -> Result<u64, Errno> {
+    let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: `fd` is live for the borrow; `st` is writable and large enough
+    // for a `struct stat`.
+    cvt(unsafe { libc::fstat(fd.as_raw_fd(), st.as_mut_ptr()) })?;
+    // SAFETY: fstat succeeded, so it filled `st`.
+    let st = unsafe { st.assume_init() };
+    Ok(u64::try_from(st.st_size).unwrap_or(0))
+}
+
+/// `fchmod(fd, mode)`.
+pub(crate) fn chmod(fd: BorrowedFd<'_>, mode: u32) -> Result<(), Errno> {
+    // SAFETY: `fd` is live for the borrow; mode is at most 0o777.
+    cvt(unsafe { libc::fchmod(fd.as_raw_fd(), mode as libc::mode_t) }).map(drop)
+}
+
+/// A memory mapping of a shared-memory object, unmapped on drop.
+///
+/// Made by [`crate::SharedMemory::map`]. It maps the whole object as it was
+/// when `map` was called, and stays valid after the `SharedMemory` it came
+/// from is closed or unlinked: the kernel keeps the object alive while it is
+/// mapped.
+///
+/// Other processes may write the memory at any time, so safe access copies:
+/// [`read_at`](Mapping::read_at) and [`write_at`](Mapping::write_at) are
+/// bounds-checked and never hand out a reference. Byte slices are available
+/// through the `unsafe` [`as_slice`](Mapping::as_slice) and
+/// [`as_mut_slice`](Mapping::as_mut_slice), whose contracts say what the
+/// caller must guarantee.
+///
+/// If another process shrinks the object below the length of this mapping,
+/// the pages past the new end no longer exist: touching them (through a raw
+/// pointer or a slice) raises `SIGBUS`. [`read_at`](Mapping::read_at) and
+/// [`write_at`](Mapping::write_at) check the live size of the object first
+/// and return [`ErrorKind::InvalidInput`] instead.
+///
+/// # Examples
+///
+/// ```
+/// use ipc::SharedMemory;
+///
+/// let shm = SharedMemory::options().size(4096).create_unique("/doc.mapping")?;
+/// let map = shm.map()?;
+/// map.write_at(100, b"hello")?;
+/// let mut buf = [0u8; 5];
+/// map.read_at(100, &mut buf)?;
+/// assert_eq!(&buf, b"hello");
+/// shm.unlink()?;
+/// drop(shm);
+/// map.read_at(100, &mut buf)?; // still mapped
+/// # Ok::<(), ipc::Error>(())
+/// ```
+pub struct Mapping {
+    ptr: NonNull<u8>,
+    len: usize,
+    writable: bool,
+    /// A duplicate of the object's descriptor, to check its live size.
+    fd: OwnedFd,
+}
+
+// SAFETY: a Mapping owns a region of process memory (no thread affinity) and
+// a descriptor. Its `&self` methods either only read `ptr`/`len`/`fd`
+// (immutable after construction) or copy bytes in and out of the region.
+// Such copies can race with other threads, just as they always race with
+// other processes that map the same object: the region is by nature shared
+// memory written outside Rust's control, and no safe method creates a
+// reference into it (slices need `unsafe` and a contract). So sharing or
+// moving the handle between threads adds no hazard beyond the ones the
+// object already has.
+unsafe impl Send for Mapping {}
+// SAFETY: see the `Send` impl above.
+unsafe impl Sync for Mapping {}
+
+impl Mapping {
+    /// `mmap(NULL, len, PROT_READ [| PROT_WRITE], MAP_SHARED, fd, 0)`.
+    pub(crate) fn new(fd: BorrowedFd<'_>, len: usize, writable: bool) -> Result<Mapping, Errno> {
+        let dup = fd
+            .try_clone_to_owned()
+            .map_err(|e| e.raw_os_error().unwrap_or(libc::EIO))?;
+        let prot = libc::PROT_READ | if writable { libc::PROT_WRITE } else { 0 };
+        // SAFETY: a fresh shared mapping at an address of the kernel's
+        // choosing cannot alias any Rust object; `fd` is live for the call,
+        // and `len` is non-zero (checked by the caller).
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                prot,
+                libc::MAP_SHARED,
+                fd.as_raw_fd(),
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(errno());
+        }
+        let ptr = NonNull::new(ptr.cast::<u8>()).ok_or(libc::EINVAL)?;
+        Ok(Mapping {
+            ptr,
+            len,
+            writable,
+            fd: dup,
+        })
+    }
+
+    /// The length of the mapping in bytes: the object's size when it was mapped.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the mapping is empty; never true, as empty objects cannot be mapped.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Whether the mapping can be written (the handle was not read-only).
+    #[must_use]
+    pub fn is_writable(&self) -> bool {
+        self.writable
+    }
+
+    /// The first byte of the mapping. Valid for `len()` bytes while the
+    /// mapping lives, as long as no process shrinks the object.
+    #[must_use]
+    pub fn as_ptr(&self) -> *const u8 {
+        self.ptr.as_ptr()
+    }
+
+    /// The first byte of the mapping, for writing; never null. Writing
+    /// through it faults (`SIGSEGV`) if the mapping is read-only.
+    #[must_use]
+    pub fn as_mut_ptr(&self) -> *mut u8 {
+        self.ptr.as_ptr()
+    }
+
+    /// Copies `buf.len()` bytes starting at `offset` out of the mapping.
+    ///
+    /// The bytes may be torn if another process writes them at the same
+    /// time; use a semaphore to agree on who writes when.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidInput`] if `offset + buf.len()` is past the end of
+    /// the mapping or of the object (shrunk by another process since it was
+    /// mapped); nothing is copied then. Other OS errors of the size check
+    /// (`fstat`) are reported as [`ErrorKind::Other`].
+    pub fn read_at(&self, offset: usize, buf: &mut [u8]) -> Result<()> {
+        self.check_range("read", offset, buf.len())?;
+        // SAFETY: `offset + buf.len() <= self.len` and within the object's
+        // live size (check_range), so the source range is mapped memory;
+        // `buf` is a distinct, writable Rust buffer, so the ranges do not
+        // overlap.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                self.ptr.as_ptr().add(offset),
+                buf.as_mut_ptr(),
+                buf.len(),
+            );
+        }
+        Ok(())
+    }
+
+    /// Copies `data` into the mapping starting at `offset`.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::PermissionDenied`] if the mapping is read-only;
+    /// [`ErrorKind::InvalidInput`] if `offset + data.len()` is past the end
+    /// of the mapping or of the object. Nothing is copied then. Other OS
+    /// errors of the size check are reported as [`ErrorKind::Other`].
+    pub fn write_at(&self, offset: usize, data: &[u8]) -> Result<()> {
+        if !self.writable {
+            return Err(Error::new(
+                ErrorKind::PermissionDenied,
+                "write_at",
+                None,
+                "the mapping is read-only (the shared memory was opened read-only)",
+            ));
+        }
+        self.check_range("write", offset, data.len())?;
+        // SAFETY: the destination range is mapped, writable memory
+        // (check_range and `self.writable`); `data` is a Rust slice, which
+        // cannot overlap the mapping without an `unsafe` slice view whose
+        // contract forbids such use.
+        unsafe {
+            std::ptr::copy_nonoverlapping(data.as_ptr(), self.ptr.as_ptr().add(offset), data.len());
+        }
+        Ok(())
+    }
+
+    fn check_range(&self, what: &'static str, offset: usize, len: usize) -> Result<()> {
+        let op = if what == "read" {
+            "read_at"
+        } else {
+            "write_at"
+        };
+        let end = offset.checked_add(len);
+        if end.is_none_or(|end| end > self.len) {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                op,
+                None,
+                format!(
+                    "{what} of {len} bytes at offset {offset} is out of bounds of the {}-byte mapping",
+                    self.len
+                ),
+            ));
+        }
+        let end = offset + len;
+        let live = size(self.fd_borrow()).map_err(|e| Error::os(op, None, e))?;
+        if (end as u64) > live {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                op,
+                None,
+                format!(
+                    "{what} of {len} bytes at offset {offset} is past the end of the object, \
+                     which was shrunk to {live} bytes after it was mapped"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn fd_borrow(&self) -> BorrowedFd<'_> {
+        use std::os::fd::AsFd;
+        self.fd.as_fd()
+    }
+
+    /// A byte slice over the whole mapping.
+    ///
+    /// # Safety
+    ///
+    /// While the slice lives, no one — no thread of this process through
+    /// this mapping or another, and no other process — may write the
+    /// memory, and no process may shrink the object below `len()` bytes.
+    /// Writes would break the promise that `&[u8]` does not change; a
+    /// shrink would make reads raise `SIGBUS`.
+    #[must_use]
+    pub unsafe fn as_slice(&self) -> &[u8] {
+        // SAFETY: `ptr` is valid for `len` bytes of mapped memory while
+        // `self` lives (the mapping is only unmapped in Drop); the caller
+        // guarantees no concurrent writer and no shrink.
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+    }
+
+    /// A mutable byte slice over the whole mapping.
+    ///
+    /// # Safety
+    ///
+    /// While the slice lives, nothing else — no other thread or process,
+    /// through any mapping of the object — may read or write the memory,
+    /// and no process may shrink the object below `len()` bytes. The mapping
+    /// must be writable ([`is_writable`](Mapping::is_writable)): writing a
+    /// read-only mapping raises `SIGSEGV`.
+    #[must_use]
+    pub unsafe fn as_mut_slice(&mut self) -> &mut [u8] {
+        // SAFETY: `ptr` is valid for `len` bytes while `self` lives, `&mut
+        // self` rules out other slices from this handle, and the caller
+        // guarantees exclusive access across processes and writability.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
+    }
+
+    /// `msync(MS_SYNC)` — waits until changes reach the object's backing store.
+    ///
+    /// Other processes see writes at once without it (the memory is shared);
+    /// it matters only for objects backed by files on disk.
+    ///
+    /// # Errors
+    ///
+    /// OS errors are reported as [`ErrorKind::Other`].
+    #[doc(alias = "msync")]
+    pub fn flush(&self) -> Result<()> {
+        // SAFETY: `ptr..ptr+len` is exactly the region mmap returned, still
+        // mapped (only Drop unmaps it), and page-aligned as msync requires.
+        cvt(unsafe { libc::msync(self.ptr.as_ptr().cast(), self.len, libc::MS_SYNC) })
+            .map(drop)
+            .map_err(|e| Error::os("msync", None, e))
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // SAFETY: `ptr..ptr+len` is the region mmap returned, not unmapped
+        // before (this is the only munmap); no reference into it can outlive
+        // `self`, since slices borrow `self`.
+        unsafe { libc::munmap(self.ptr.as_ptr().cast(), self.len) };
+    }
+}
+
+impl fmt::Debug for Mapping {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Mapping")
+            .field("ptr", &self.ptr)
+            .field("len", &self.len)
+            .field("writable", &self.writable)
+            .finish_non_exhaustive()
+    }
+}

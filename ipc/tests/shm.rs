@@ -1,0 +1,369 @@
+//! Shared memory on real kernel objects. Each posix_ipc test in
+//! tests/test_memory.py has a counterpart here, named in its doc comment
+//! (test_ctor_fd_can_become_zero and the failed-resize cases run in a child
+//! process, in tests/processes.rs).
+
+// The unsafe slice views of `Mapping` are part of the API under test.
+#![allow(unsafe_code)]
+
+mod common;
+
+use common::{Kind, Name};
+use ipc::consts::page_size;
+use ipc::{ErrorKind, SharedMemory};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+
+/// posix_ipc's setUp: a new 3333-byte object.
+fn fixture(tag: &str) -> (Name, SharedMemory) {
+    let name = Name::shm(tag);
+    let shm = SharedMemory::create_new(&name, 3333).unwrap();
+    (name, shm)
+}
+
+/// test_ctor_no_flags_existing.
+#[test]
+fn open_existing() {
+    let (name, _shm) = fixture("open");
+    let again = SharedMemory::open(&name).unwrap();
+    assert_eq!(again.name(), &*name);
+    assert_eq!(again.size().unwrap(), 3333);
+}
+
+/// test_ctor_no_flags_non_existent.
+#[test]
+fn open_missing_is_not_found() {
+    let name = Name::shm("missing");
+    let err = SharedMemory::open(&name).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    assert_eq!(
+        err.to_string(),
+        format!("shm_open({:?}): not found", &*name)
+    );
+}
+
+/// test_ctor_o_creat_existing.
+#[test]
+fn create_opens_existing() {
+    let (name, _shm) = fixture("creat-existing");
+    let again = SharedMemory::create(&name, 0).unwrap();
+    assert_eq!(again.size().unwrap(), 3333);
+}
+
+/// test_o_creat_new.
+#[test]
+fn create_makes_a_new_one() {
+    let name = Name::shm("creat-new");
+    let shm = SharedMemory::create(&name, 4096).unwrap();
+    assert_eq!(shm.size().unwrap(), 4096);
+}
+
+/// test_o_excl and test_o_crex.
+#[test]
+fn create_new_on_existing_is_already_exists() {
+    let (name, _shm) = fixture("crex");
+    let err = SharedMemory::create_new(&name, 0).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::AlreadyExists);
+    // The existing object is untouched by the failed exclusive create.
+    assert_eq!(SharedMemory::open(&name).unwrap().size().unwrap(), 3333);
+}
+
+/// test_o_trunc.
+#[test]
+fn truncate_empties_an_existing_object() {
+    let (name, shm) = fixture("trunc");
+    let again = SharedMemory::options().truncate(true).open(&name).unwrap();
+    assert_eq!(again.size().unwrap(), 0);
+    assert_eq!(shm.size().unwrap(), 0);
+}
+
+/// test_randomly_generated_name.
+#[test]
+fn create_unique_names() {
+    let shm = SharedMemory::options()
+        .size(1024)
+        .create_unique("/ipc-test.uniq-shm")
+        .unwrap();
+    let _name = Name::adopt(shm.name(), Kind::SharedMemory);
+    assert!(shm.name().starts_with("/ipc-test.uniq-shm."));
+    assert_eq!(shm.size().unwrap(), 1024);
+}
+
+/// test_name_as_bytes: non-ASCII names round-trip instead.
+#[test]
+fn non_ascii_name() {
+    let name = Name::adopt(
+        &format!("{}-ünï", common::unique("utf8")),
+        Kind::SharedMemory,
+    );
+    let shm = SharedMemory::create_new(&name, 10).unwrap();
+    assert_eq!(SharedMemory::open(&name).unwrap().name(), shm.name());
+}
+
+/// test_mmap_size: the object and its mapping have the exact size.
+#[test]
+fn mapping_has_the_object_size() {
+    let (_name, shm) = fixture("mmap-size");
+    assert_eq!(shm.size().unwrap(), 3333);
+    let map = shm.map().unwrap();
+    assert_eq!(map.len(), 3333);
+    assert!(!map.is_empty());
+    assert!(map.is_writable());
+}
+
+/// test_ctor_read_only_flag: a read-only handle maps read-only, and writes
+/// are refused with an error, not a fault.
+#[test]
+fn read_only_handle() {
+    let (name, shm) = fixture("ro");
+    shm.map().unwrap().write_at(0, b"data").unwrap();
+    let ro = SharedMemory::options().read_only(true).open(&name).unwrap();
+    assert!(ro.read_only());
+    let map = ro.map().unwrap();
+    assert!(!map.is_writable());
+    let mut buf = [0u8; 4];
+    map.read_at(0, &mut buf).unwrap();
+    assert_eq!(&buf, b"data");
+    let err = map.write_at(0, b"x").unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::PermissionDenied);
+    assert_eq!(
+        ro.resize(10).unwrap_err().kind(),
+        ErrorKind::PermissionDenied
+    );
+    let err = SharedMemory::options()
+        .read_only(true)
+        .size(10)
+        .open(&name)
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    // The refused resize left the object as it was (posix_ipc deletes it).
+    assert_eq!(shm.size().unwrap(), 3333);
+}
+
+/// test_object_method_close_fd and test_unlink: close reports success and
+/// leaves mappings valid; after unlink the name is gone but handles work.
+#[test]
+fn close_and_unlink() {
+    let (name, shm) = fixture("close");
+    let map = shm.map().unwrap();
+    map.write_at(3000, b"kept").unwrap();
+    shm.unlink().unwrap();
+    assert_eq!(shm.size().unwrap(), 3333);
+    shm.close().unwrap();
+    let mut buf = [0u8; 4];
+    map.read_at(3000, &mut buf).unwrap();
+    assert_eq!(&buf, b"kept");
+    assert_eq!(
+        SharedMemory::open(&name).unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
+    assert_eq!(
+        ipc::unlink_shared_memory(&name).unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
+}
+
+/// test_unlink_shared_memory (test_module.py).
+#[test]
+fn unlink_function() {
+    let (name, _shm) = fixture("unlink-fn");
+    ipc::unlink_shared_memory(&name).unwrap();
+    assert_eq!(
+        SharedMemory::open(&name).unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
+    assert_eq!(
+        ipc::unlink_shared_memory("no-slash").unwrap_err().kind(),
+        ErrorKind::InvalidName
+    );
+}
+
+/// test_name_property, test_fd_property, test_fileno, test_size_property.
+#[test]
+fn properties() {
+    let (name, shm) = fixture("props");
+    assert_eq!(shm.name(), &*name);
+    assert_eq!(shm.to_string(), &*name);
+    assert_eq!(shm.mode(), 0o600);
+    assert!(!shm.read_only());
+    assert!(shm.as_raw_fd() >= 0);
+    assert_eq!(shm.as_fd().as_raw_fd(), shm.as_raw_fd());
+    assert_eq!(shm.size().unwrap(), 3333);
+    let debug = format!("{shm:?}");
+    assert!(debug.contains(&*name), "{debug}");
+    // The descriptor can be taken over; the object is still there.
+    let fd: OwnedFd = shm.into();
+    let file = std::fs::File::from(fd);
+    assert_eq!(file.metadata().unwrap().len(), 3333);
+}
+
+/// test_ctor_second_handle_default_size_no_change and
+/// test_ctor_second_handle_explicit_size_no_change.
+#[test]
+fn second_handle_without_size_changes_nothing() {
+    let name = Name::shm("resize-none");
+    let first = SharedMemory::create_new(&name, 2 * page_size()).unwrap();
+    let second = SharedMemory::open(&name).unwrap();
+    let third = SharedMemory::create(&name, 0).unwrap();
+    for shm in [&first, &second, &third] {
+        assert_eq!(shm.size().unwrap(), 2 * page_size());
+    }
+}
+
+/// test_ctor_second_handle_size_increase and _decrease: a size given to a
+/// second handle resizes the object for every handle.
+#[test]
+fn second_handle_with_size_resizes() {
+    let name = Name::shm("resize");
+    let first = SharedMemory::create_new(&name, 2 * page_size()).unwrap();
+    let bigger = SharedMemory::create(&name, 4 * page_size()).unwrap();
+    assert_eq!(first.size().unwrap(), 4 * page_size());
+    assert_eq!(bigger.size().unwrap(), 4 * page_size());
+    let smaller = SharedMemory::options()
+        .create(true)
+        .size(page_size())
+        .open(&name)
+        .unwrap();
+    assert_eq!(first.size().unwrap(), page_size());
+    assert_eq!(smaller.size().unwrap(), page_size());
+}
+
+/// test_ftruncate_increase: a new object without size is empty; resize
+/// grows it. An empty object cannot be mapped.
+#[test]
+fn resize_from_empty() {
+    let name = Name::shm("ftruncate");
+    let shm = SharedMemory::create_new(&name, 0).unwrap();
+    assert_eq!(shm.size().unwrap(), 0);
+    let err = shm.map().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert!(err.to_string().contains("empty"), "{err}");
+    shm.resize(page_size()).unwrap();
+    assert_eq!(shm.size().unwrap(), page_size());
+    assert_eq!(shm.map().unwrap().len(), page_size());
+}
+
+/// Sizes beyond off_t are clean errors before any system call.
+#[test]
+fn sizes_beyond_off_t() {
+    let name = Name::shm("huge");
+    let err = SharedMemory::create_new(&name, usize::MAX).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert!(err.to_string().contains("off_t"), "{err}");
+    assert_eq!(
+        SharedMemory::open(&name).unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
+    let shm = SharedMemory::create_new(&name, 16).unwrap();
+    let err = shm.resize(usize::MAX).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert_eq!(shm.size().unwrap(), 16);
+}
+
+/// Bad names and modes are refused before any system call.
+#[test]
+fn bad_arguments() {
+    for bad in ["", "/", "x", "/a/b", "/.", "/.."] {
+        let err = SharedMemory::create(bad, 10).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidName, "{bad:?}");
+    }
+    let name = Name::shm("mode");
+    let err = SharedMemory::options()
+        .create(true)
+        .mode(0o7777)
+        .open(&name)
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert_eq!(
+        SharedMemory::open(&name).unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
+}
+
+/// Data written through one mapping is read through another, of another handle.
+#[test]
+fn two_mappings_share_memory() {
+    let (name, shm) = fixture("two-maps");
+    let a = shm.map().unwrap();
+    let b = SharedMemory::open(&name).unwrap().map().unwrap();
+    assert_ne!(a.as_ptr(), b.as_ptr());
+    a.write_at(1000, b"through a").unwrap();
+    let mut buf = [0u8; 9];
+    b.read_at(1000, &mut buf).unwrap();
+    assert_eq!(&buf, b"through a");
+    // SAFETY: no one else writes this object while the slice lives.
+    let slice = unsafe { b.as_slice() };
+    assert_eq!(&slice[1000..1009], b"through a");
+    a.flush().unwrap();
+}
+
+/// read_at and write_at check bounds: never a fault, never a partial copy.
+#[test]
+fn bounds_are_checked() {
+    let (_name, shm) = fixture("bounds");
+    let map = shm.map().unwrap();
+    let len = map.len();
+    map.write_at(len - 3, b"end").unwrap();
+    map.write_at(len, b"").unwrap();
+    let mut buf = [0u8; 3];
+    map.read_at(len - 3, &mut buf).unwrap();
+    assert_eq!(&buf, b"end");
+    for (offset, n) in [(len - 2, 3), (len, 1), (len + 1, 0), (usize::MAX, 2)] {
+        let err = map.write_at(offset, &vec![1; n]).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{offset}+{n}");
+        assert!(err.to_string().contains("out of bounds"), "{err}");
+        let err = map.read_at(offset, &mut vec![0; n]).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{offset}+{n}");
+    }
+    map.read_at(len - 3, &mut buf).unwrap();
+    assert_eq!(&buf, b"end");
+}
+
+/// An object shrunk by another handle while mapped: read_at and write_at
+/// return an error instead of raising SIGBUS.
+#[test]
+fn shrunk_object_is_an_error_not_a_fault() {
+    let name = Name::shm("shrunk");
+    let shm = SharedMemory::create_new(&name, 4 * page_size()).unwrap();
+    let map = shm.map().unwrap();
+    SharedMemory::open(&name)
+        .unwrap()
+        .resize(page_size())
+        .unwrap();
+    let mut buf = [0u8; 8];
+    map.read_at(0, &mut buf).unwrap();
+    let err = map.read_at(3 * page_size(), &mut buf).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert!(err.to_string().contains("shrunk"), "{err}");
+    let err = map.write_at(2 * page_size(), &buf).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+}
+
+/// The mode of a created object is exact, whatever the umask.
+#[test]
+fn mode_is_exact() {
+    use std::os::unix::fs::PermissionsExt;
+    for mode in [0o644, 0o600, 0o666, 0o440] {
+        let name = Name::shm("mode");
+        let shm = SharedMemory::options()
+            .create_new(true)
+            .mode(mode)
+            .open(&name)
+            .unwrap();
+        let file = std::fs::File::from(OwnedFd::from(shm));
+        assert_eq!(file.metadata().unwrap().permissions().mode() & 0o777, mode);
+    }
+}
+
+/// Mutable slices through the unsafe view.
+#[test]
+fn mutable_slice_view() {
+    let (_name, shm) = fixture("slice");
+    let mut map = shm.map().unwrap();
+    // SAFETY: this test is the only user of the object while the slice lives.
+    let slice = unsafe { map.as_mut_slice() };
+    slice[..5].copy_from_slice(b"hello");
+    let mut buf = [0u8; 5];
+    map.read_at(0, &mut buf).unwrap();
+    assert_eq!(&buf, b"hello");
+    assert!(!map.as_mut_ptr().is_null());
+}
