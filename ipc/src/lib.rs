@@ -28,6 +28,7 @@
 
 mod common;
 pub mod consts;
+mod critical;
 mod deadline;
 mod error;
 #[cfg(any(target_os = "linux", target_os = "android"))]
@@ -38,7 +39,16 @@ mod shm;
 #[allow(unsafe_code)]
 mod sys;
 
+#[doc(hidden)]
+pub mod __private {
+    //! Not public API: what the expansions of `#[named_semaphore]` need.
+    pub use crate::private::*;
+}
+mod private;
+
+pub use critical::NamedSemaphore;
 pub use error::{Error, ErrorKind, Result};
+pub use ipc_macros::named_semaphore;
 #[cfg(any(target_os = "linux", target_os = "android"))]
 pub use mq::{MessageQueue, MessageQueueOptions, unlink_message_queue};
 pub use semaphore::{Semaphore, SemaphoreGuard, SemaphoreOptions, unlink_semaphore};

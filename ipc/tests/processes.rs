@@ -29,12 +29,17 @@ fn main() -> ExitCode {
             "fsize-limit" => child_fsize_limit(&args[0], &args[1]),
             "signal-notify" => child_signal_notify(&args[0]),
             "notify-holder" => child_notify_holder(&args[0], &args[1], &args[2]),
+            "dsl-counter" => child_dsl_counter(&args[0]),
             other => panic!("unknown role {other}"),
         }
         return ExitCode::SUCCESS;
     }
     BEFORE.get_or_init(namespace);
-    let tests: [(&str, fn()); 8] = [
+    let tests: [(&str, fn()); 9] = [
+        (
+            "critical_counter_in_shared_memory",
+            critical_counter_in_shared_memory,
+        ),
         ("ping_pong_between_processes", ping_pong_between_processes),
         ("lock_held_by_another_process", lock_held_by_another_process),
         (
@@ -364,4 +369,52 @@ fn child_notify_holder(name: &str, ready: &str, done: &str) {
         .unwrap()
         .acquire_timeout(Duration::from_secs(30))
         .unwrap();
+}
+
+#[ipc::named_semaphore(name = "/ipc-test.processes.counter", initial = 1)]
+struct CounterLock;
+
+const COUNTER_PROCESSES: usize = 4;
+const COUNTER_ROUNDS: u64 = 2_500;
+
+/// Four processes increment one counter in shared memory inside
+/// `critical!`: a read-modify-write that loses updates without the lock.
+fn critical_counter_in_shared_memory() {
+    struct UnlinkLock;
+    impl Drop for UnlinkLock {
+        fn drop(&mut self) {
+            let _ = CounterLock::unlink();
+        }
+    }
+    let _unlink = UnlinkLock;
+    let name = Name::shm("counter");
+    let shm = SharedMemory::create_new(&name, 8).unwrap();
+    let children: Vec<_> = (0..COUNTER_PROCESSES)
+        .map(|_| spawn("dsl-counter", &[&name]))
+        .collect();
+    for child in children {
+        wait_ok(child);
+    }
+    let mut buf = [0u8; 8];
+    shm.map().unwrap().read_at(0, &mut buf).unwrap();
+    assert_eq!(
+        u64::from_ne_bytes(buf),
+        COUNTER_PROCESSES as u64 * COUNTER_ROUNDS
+    );
+    assert_eq!(CounterLock::semaphore().unwrap().value().unwrap(), 1);
+}
+
+fn child_dsl_counter(name: &str) {
+    let map = SharedMemory::open(name).unwrap().map().unwrap();
+    for i in 0..COUNTER_ROUNDS {
+        ipc::critical!(CounterLock => {
+            let mut buf = [0u8; 8];
+            map.read_at(0, &mut buf).unwrap();
+            if i % 100 == 0 {
+                std::thread::yield_now();
+            }
+            map.write_at(0, &(u64::from_ne_bytes(buf) + 1).to_ne_bytes()).unwrap();
+        })
+        .unwrap();
+    }
 }

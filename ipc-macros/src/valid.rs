@@ -1,0 +1,237 @@
+//! The rules for the arguments, as `syn::Error`s spanned on the offending
+//! token, each message stating the fix.
+
+use syn::{Lit, LitInt, LitStr};
+
+use crate::args::{Args, Errors};
+use crate::name::{self, Kind, NameError};
+
+/// `SEMAPHORE_VALUE_MAX` on Linux and the BSDs; ipc also checks the
+/// target's own value in the generated code.
+pub(crate) const SEMAPHORE_VALUE_MAX: u32 = i32::MAX as u32;
+
+/// The checked values of the arguments.
+pub(crate) struct Checked {
+    pub(crate) name: String,
+    pub(crate) initial: u32,
+    pub(crate) mode: u32,
+}
+
+/// Checks every argument, reporting all errors; `None` if any failed.
+pub(crate) fn check(args: &Args, errors: &mut Errors) -> Option<Checked> {
+    let name = match &args.name {
+        // `name` written without a usable value was reported by the parser.
+        None if args.name_given => None,
+        None => {
+            errors.push(syn::Error::new(
+                proc_macro2::Span::call_site(),
+                "missing argument `name`; add `name = \"/your.name\"`",
+            ));
+            None
+        }
+        Some(lit) => record(errors, name_value(lit)),
+    };
+    let initial = match &args.initial {
+        None => Some(1),
+        Some(lit) => record(errors, initial_value(lit)),
+    };
+    let mode = match &args.mode {
+        None => Some(0o600),
+        Some(lit) => record(errors, mode_value(lit)),
+    };
+    Some(Checked {
+        name: name?,
+        initial: initial?,
+        mode: mode?,
+    })
+}
+
+fn record<T>(errors: &mut Errors, result: syn::Result<T>) -> Option<T> {
+    result.map_err(|e| errors.push(e)).ok()
+}
+
+/// A string literal that is a valid semaphore name.
+pub(crate) fn name_value(lit: &Lit) -> syn::Result<String> {
+    let Lit::Str(s) = lit else {
+        return Err(syn::Error::new(
+            lit.span(),
+            "`name` must be a string literal such as \"/app.lock\"",
+        ));
+    };
+    check_name(s)?;
+    Ok(s.value())
+}
+
+fn check_name(lit: &LitStr) -> syn::Result<()> {
+    let value = lit.value();
+    match name::check(&value, Kind::Semaphore) {
+        Ok(()) => Ok(()),
+        Err(e) => Err(syn::Error::new(lit.span(), name_message(&value, e))),
+    }
+}
+
+/// The runtime's message, prefixed with "semaphore" and followed by the fix.
+pub(crate) fn name_message(value: &str, e: NameError) -> String {
+    let fix = match e {
+        NameError::Empty => "write a name such as \"/app.lock\"".to_owned(),
+        NameError::NoLeadingSlash => format!("write \"/{value}\""),
+        NameError::InteriorSlash => {
+            "use another separator, such as '.' or '-', after the leading '/'".to_owned()
+        }
+        NameError::Nul => "remove the NUL byte".to_owned(),
+        NameError::Dot => "use a name other than \"/.\" and \"/..\"".to_owned(),
+        NameError::TooLong { max, .. } => format!("shorten it to at most {max} bytes after '/'"),
+    };
+    format!("semaphore {e}; {fix}")
+}
+
+fn integer<'a>(lit: &'a Lit, key: &str, example: &str) -> syn::Result<&'a LitInt> {
+    let Lit::Int(int) = lit else {
+        return Err(syn::Error::new(
+            lit.span(),
+            format!("`{key}` must be an integer literal such as `{example}`"),
+        ));
+    };
+    if !matches!(int.suffix(), "" | "u32") {
+        return Err(syn::Error::new(
+            int.span(),
+            format!("`{key}` is a u32: drop the `{}` suffix", int.suffix()),
+        ));
+    }
+    Ok(int)
+}
+
+/// A u32 literal at most SEMAPHORE_VALUE_MAX.
+pub(crate) fn initial_value(lit: &Lit) -> syn::Result<u32> {
+    let int = integer(lit, "initial", "1")?;
+    let too_big = || {
+        syn::Error::new(
+            int.span(),
+            format!(
+                "`initial` is {}, above SEMAPHORE_VALUE_MAX ({SEMAPHORE_VALUE_MAX}); use a smaller value",
+                int.base10_digits()
+            ),
+        )
+    };
+    let value: u64 = int.base10_parse().map_err(|_| too_big())?;
+    match u32::try_from(value) {
+        Ok(v) if v <= SEMAPHORE_VALUE_MAX => Ok(v),
+        _ => Err(too_big()),
+    }
+}
+
+/// An octal literal at most 0o777.
+pub(crate) fn mode_value(lit: &Lit) -> syn::Result<u32> {
+    let int = integer(lit, "mode", "0o600")?;
+    let text = int.token().to_string();
+    let value: u64 = int
+        .base10_parse()
+        .map_err(|_| syn::Error::new(int.span(), "`mode` is out of range; at most 0o777"))?;
+    if !text.starts_with("0o") {
+        let base = if text.starts_with("0x") {
+            "hexadecimal"
+        } else if text.starts_with("0b") {
+            "binary"
+        } else {
+            "decimal"
+        };
+        return Err(syn::Error::new(
+            int.span(),
+            format!(
+                "mode must be an octal literal such as `0o600`; `{text}` is {base}, which is {value:#o}"
+            ),
+        ));
+    }
+    if value > 0o777 {
+        return Err(syn::Error::new(
+            int.span(),
+            format!("mode {value:#o} is out of range; permission bits go up to 0o777"),
+        ));
+    }
+    Ok(value as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proc_macro2::Span;
+
+    fn str_lit(s: &str) -> Lit {
+        Lit::Str(LitStr::new(s, Span::call_site()))
+    }
+
+    fn int_lit(s: &str) -> Lit {
+        Lit::Int(LitInt::new(s, Span::call_site()))
+    }
+
+    /// The macro's rules and the runtime's (`ipc::name::check`) agree on the
+    /// same table, and the macro's message starts from the runtime's.
+    #[test]
+    fn macro_and_runtime_agree_on_names() {
+        let long = format!("/{}", "n".repeat(251));
+        let too_long = format!("/{}", "n".repeat(252));
+        let table = [
+            "",
+            "/",
+            "x",
+            "x/",
+            "//x",
+            "/a/b",
+            "/a\0b",
+            "/.",
+            "/..",
+            "/...",
+            "/.x",
+            "/ünï",
+            "/app.db",
+            "/with space",
+            &long,
+            &too_long,
+        ];
+        for name in table {
+            let runtime = ipc::name::check(name, ipc::name::Kind::Semaphore);
+            let compile = name_value(&str_lit(name));
+            assert_eq!(runtime.is_ok(), compile.is_ok(), "{name:?}");
+            if let (Err(rt), Err(ct)) = (runtime, compile) {
+                let msg = ct.to_string();
+                assert!(msg.starts_with(&format!("semaphore {rt}")), "{msg}");
+            }
+        }
+    }
+
+    #[test]
+    fn modes() {
+        assert_eq!(mode_value(&int_lit("0o600")).unwrap(), 0o600);
+        assert_eq!(mode_value(&int_lit("0o777u32")).unwrap(), 0o777);
+        assert_eq!(mode_value(&int_lit("0o0")).unwrap(), 0);
+        let e = mode_value(&int_lit("600")).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "mode must be an octal literal such as `0o600`; `600` is decimal, which is 0o1130"
+        );
+        let e = mode_value(&int_lit("0o1777")).unwrap_err().to_string();
+        assert!(e.contains("0o777"), "{e}");
+        let e = mode_value(&int_lit("0x1ff")).unwrap_err().to_string();
+        assert!(e.contains("octal"), "{e}");
+        let e = mode_value(&str_lit("0o600")).unwrap_err().to_string();
+        assert!(e.contains("integer literal"), "{e}");
+        let e = mode_value(&int_lit("0o600u8")).unwrap_err().to_string();
+        assert!(e.contains("suffix"), "{e}");
+    }
+
+    #[test]
+    fn initial_values() {
+        assert_eq!(initial_value(&int_lit("0")).unwrap(), 0);
+        assert_eq!(
+            initial_value(&int_lit("2147483647")).unwrap(),
+            i32::MAX as u32
+        );
+        for bad in ["2147483648", "4294967296", "99999999999999999999999"] {
+            let e = initial_value(&int_lit(bad)).unwrap_err().to_string();
+            assert!(e.contains("SEMAPHORE_VALUE_MAX"), "{e}");
+        }
+        let e = initial_value(&str_lit("1")).unwrap_err().to_string();
+        assert!(e.contains("integer literal"), "{e}");
+        assert_eq!(SEMAPHORE_VALUE_MAX, ipc::consts::SEMAPHORE_VALUE_MAX);
+    }
+}

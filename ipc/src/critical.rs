@@ -1,0 +1,232 @@
+//! The [`NamedSemaphore`] trait and the [`critical!`](crate::critical) macro.
+
+use std::time::Duration;
+
+use crate::{Result, Semaphore, SemaphoreGuard};
+
+/// A named semaphore declared once, as a type: implemented by
+/// `#[ipc::named_semaphore]`, or by hand.
+///
+/// Only the constants and [`semaphore`](NamedSemaphore::semaphore) are
+/// required; everything else has a default built on them, so a hand-written
+/// impl works with [`critical!`](crate::critical) too.
+///
+/// # Examples
+///
+/// The attribute writes the impl:
+///
+/// ```
+/// #[ipc::named_semaphore(name = "/ipc-doc.named", initial = 1, mode = 0o600)]
+/// pub struct JobsLock;
+///
+/// let total = ipc::critical!(JobsLock => { 40 + 2 })?;
+/// assert_eq!(total, 42);
+/// assert_eq!(JobsLock::NAME, "/ipc-doc.named");
+/// JobsLock::unlink()?;
+/// # Ok::<(), ipc::Error>(())
+/// ```
+///
+/// By hand, for instance to pick the name at run time:
+///
+/// ```
+/// use std::sync::OnceLock;
+/// use ipc::{NamedSemaphore, Semaphore};
+///
+/// struct Manual;
+///
+/// impl NamedSemaphore for Manual {
+///     const NAME: &'static str = "/ipc-doc.manual";
+///     const INITIAL: u32 = 1;
+///     const MODE: u32 = 0o600;
+///
+///     fn semaphore() -> ipc::Result<&'static Semaphore> {
+///         static SEM: OnceLock<Semaphore> = OnceLock::new();
+///         if let Some(sem) = SEM.get() {
+///             return Ok(sem);
+///         }
+///         let sem = Semaphore::options()
+///             .create(true)
+///             .initial_value(Self::INITIAL)
+///             .mode(Self::MODE)
+///             .open(Self::NAME)?;
+///         Ok(SEM.get_or_init(|| sem))
+///     }
+/// }
+///
+/// assert_eq!(ipc::critical!(try Manual => { "inside" })?, "inside");
+/// Manual::unlink()?;
+/// # Ok::<(), ipc::Error>(())
+/// ```
+pub trait NamedSemaphore {
+    /// The semaphore's name.
+    const NAME: &'static str;
+    /// The value it starts with when this process creates it.
+    const INITIAL: u32;
+    /// The permission bits it gets when this process creates it.
+    const MODE: u32;
+
+    /// The process-wide handle, opened (and created if needed) on first use.
+    ///
+    /// # Errors
+    ///
+    /// As [`crate::SemaphoreOptions::open`].
+    fn semaphore() -> Result<&'static Semaphore>;
+
+    /// [`Semaphore::lock`] on the process-wide handle.
+    ///
+    /// # Errors
+    ///
+    /// As [`semaphore`](NamedSemaphore::semaphore) and [`Semaphore::lock`].
+    fn lock() -> Result<SemaphoreGuard<'static>> {
+        Self::semaphore()?.lock()
+    }
+
+    /// [`Semaphore::try_lock`] on the process-wide handle.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::ErrorKind::Busy`] if the semaphore is taken; otherwise as
+    /// [`semaphore`](NamedSemaphore::semaphore).
+    fn try_lock() -> Result<SemaphoreGuard<'static>> {
+        Self::semaphore()?.try_lock()
+    }
+
+    /// [`Semaphore::lock_timeout`] on the process-wide handle.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::ErrorKind::Busy`] when the time is up; otherwise as
+    /// [`semaphore`](NamedSemaphore::semaphore).
+    fn lock_timeout(timeout: Duration) -> Result<SemaphoreGuard<'static>> {
+        Self::semaphore()?.lock_timeout(timeout)
+    }
+
+    /// Runs `f` holding the semaphore, released on every way out.
+    ///
+    /// # Errors
+    ///
+    /// As [`lock`](NamedSemaphore::lock); `f` does not run then.
+    fn critical<R>(f: impl FnOnce() -> R) -> Result<R> {
+        let _guard = Self::lock()?;
+        Ok(f())
+    }
+
+    /// Runs `f` holding the semaphore, if it is free now.
+    ///
+    /// # Errors
+    ///
+    /// As [`try_lock`](NamedSemaphore::try_lock); `f` does not run then.
+    fn try_critical<R>(f: impl FnOnce() -> R) -> Result<R> {
+        let _guard = Self::try_lock()?;
+        Ok(f())
+    }
+
+    /// Runs `f` holding the semaphore, waiting at most `timeout` for it.
+    ///
+    /// # Errors
+    ///
+    /// As [`lock_timeout`](NamedSemaphore::lock_timeout); `f` does not run then.
+    fn critical_timeout<R>(timeout: Duration, f: impl FnOnce() -> R) -> Result<R> {
+        let _guard = Self::lock_timeout(timeout)?;
+        Ok(f())
+    }
+
+    /// Removes the semaphore's name ([`crate::unlink_semaphore`]). Handles
+    /// stay usable, but a process that opens the name afterwards creates a
+    /// new, distinct semaphore: unlink when the application shuts down.
+    ///
+    /// # Errors
+    ///
+    /// As [`crate::unlink_semaphore`].
+    fn unlink() -> Result<()> {
+        crate::unlink_semaphore(Self::NAME)
+    }
+}
+
+/// Runs a block inside the critical section of a [`NamedSemaphore`];
+/// evaluates to `ipc::Result<T>`, `T` being the block's value.
+///
+/// - `critical!(X => { .. })` waits for the semaphore;
+/// - `critical!(X, timeout = d => { .. })` waits at most `d`
+///   ([`ErrorKind::Busy`](crate::ErrorKind::Busy) on expiry);
+/// - `critical!(try X => { .. })` does not wait (`Busy` if taken).
+///
+/// The block is inline, not a closure: `return`, `?`, `break` and `continue`
+/// inside it act on the enclosing code. The semaphore is released on every
+/// way out of the block, unwinding included. If it cannot be taken, the
+/// block does not run and the error is the value.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+///
+/// #[ipc::named_semaphore(name = "/ipc-doc.critical")]
+/// struct Db;
+///
+/// fn first_even(xs: &[i32]) -> ipc::Result<Option<i32>> {
+///     for &x in xs {
+///         ipc::critical!(Db => {
+///             if x % 2 != 0 {
+///                 continue; // the next iteration, after releasing
+///             }
+///             return Ok(Some(x)); // returns from first_even, after releasing
+///         })?;
+///     }
+///     Ok(None)
+/// }
+///
+/// assert_eq!(first_even(&[1, 3, 4, 5])?, Some(4));
+/// let v = ipc::critical!(Db, timeout = Duration::from_millis(50) => { "timed" })?;
+/// assert_eq!(v, "timed");
+/// let _held = Db::lock()?;
+/// let err = ipc::critical!(try Db => { unreachable!() }).unwrap_err();
+/// assert_eq!(err.kind(), ipc::ErrorKind::Busy);
+/// # drop(_held);
+/// Db::unlink()?;
+/// # Ok::<(), ipc::Error>(())
+/// ```
+#[macro_export]
+macro_rules! critical {
+    (try $sem:path => $body:block) => {
+        $crate::__critical!(<$sem as $crate::NamedSemaphore>::try_lock(), $body)
+    };
+    ($sem:path, timeout = $timeout:expr => $body:block) => {
+        $crate::__critical!(
+            <$sem as $crate::NamedSemaphore>::lock_timeout($timeout),
+            $body
+        )
+    };
+    ($sem:path => $body:block) => {
+        $crate::__critical!(<$sem as $crate::NamedSemaphore>::lock(), $body)
+    };
+}
+
+/// The body shared by the forms of [`critical!`](crate::critical).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __critical {
+    ($lock:expr, $body:block) => {
+        match $lock {
+            ::core::result::Result::Ok(guard) => {
+                // `guard` lives to the end of this arm: dropped after the
+                // block on a normal exit, and by unwinding or by the jump
+                // of a `return`/`break`/`continue`/`?` otherwise.
+                // A block that always leaves early is the point of an inline
+                // block, not a diverging sub-expression to warn about.
+                #[allow(clippy::diverging_sub_expression)]
+                let value = $body;
+                // Unreachable when the block always leaves by return, break,
+                // continue or panic; that is not the user's mistake, and the
+                // allow does not reach into the block.
+                #[allow(unreachable_code)]
+                let result = {
+                    ::core::mem::drop(guard);
+                    ::core::result::Result::Ok::<_, $crate::Error>(value)
+                };
+                result
+            }
+            ::core::result::Result::Err(error) => ::core::result::Result::Err(error),
+        }
+    };
+}

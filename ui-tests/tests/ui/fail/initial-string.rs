@@ -1,0 +1,4 @@
+#[ipc::named_semaphore(name = "/lock", initial = "1")]
+struct Lock;
+
+fn main() {}

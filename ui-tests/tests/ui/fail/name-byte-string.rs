@@ -1,0 +1,4 @@
+#[ipc::named_semaphore(name = b"/lock")]
+struct Lock;
+
+fn main() {}

@@ -1,0 +1,6 @@
+const NAME: &str = "/lock";
+
+#[ipc::named_semaphore(name = NAME)]
+struct Lock;
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[ipc::named_semaphore(name = "jobs")]
+struct Lock;
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[ipc::named_semaphore(name = 42)]
+struct Lock;
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[ipc::named_semaphore(name = "/app\0db")]
+struct Lock;
+
+fn main() {}

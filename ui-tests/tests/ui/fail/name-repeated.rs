@@ -1,0 +1,4 @@
+#[ipc::named_semaphore(name = "/a", name = "/b")]
+struct Lock;
+
+fn main() {}

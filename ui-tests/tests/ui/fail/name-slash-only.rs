@@ -1,0 +1,4 @@
+#[ipc::named_semaphore(name = "/")]
+struct Lock;
+
+fn main() {}

@@ -1,0 +1,6 @@
+#[ipc::named_semaphore(name = "/lock")]
+enum Lock {
+    Held,
+}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[ipc::named_semaphore(name = "/lock")]
+fn lock() {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+#[ipc::named_semaphore(name = "/lock")]
+struct Lock {
+    count: u32,
+}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[ipc::named_semaphore(name = "/lock", colour = "red")]
+struct Lock;
+
+fn main() {}

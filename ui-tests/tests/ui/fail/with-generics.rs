@@ -1,0 +1,4 @@
+#[ipc::named_semaphore(name = "/lock")]
+struct Lock<const N: usize>;
+
+fn main() {}
