@@ -428,7 +428,7 @@ fn callback_runs_once_on_another_thread() {
     drop(tx2);
     // One-shot: nothing more arrives, and the sender side is gone.
     assert!(matches!(
-        rx.recv_timeout(Duration::from_millis(300)),
+        rx.recv_timeout(LONG),
         Err(mpsc::RecvTimeoutError::Disconnected)
     ));
 }
@@ -441,6 +441,9 @@ fn callback_can_rearm_itself() {
         let again = Arc::clone(mq);
         mq.notify_callback(move || {
             arm(&again, tx.clone(), n + 1);
+            // Let go of the queue before reporting, so that the test sees
+            // only the Arc held by the next registration.
+            drop(again);
             tx.send(n).unwrap();
         })
         .unwrap();

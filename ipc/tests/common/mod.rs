@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 /// `"/ipc-test.<pid>.<n>.<tag>"`: unique across processes and within one.
+#[must_use]
 pub fn unique(tag: &str) -> String {
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     format!("/ipc-test.{}.{n}.{tag}", std::process::id())
@@ -15,8 +16,11 @@ pub fn unique(tag: &str) -> String {
 /// The kinds of object a [`Name`] cleans up after.
 #[derive(Clone, Copy, Debug)]
 pub enum Kind {
+    /// Unlinked with `ipc::unlink_semaphore`.
     Semaphore,
+    /// Unlinked with `ipc::unlink_shared_memory`.
     SharedMemory,
+    /// Unlinked with `ipc::unlink_message_queue`.
     MessageQueue,
 }
 
@@ -29,6 +33,8 @@ pub struct Name {
 }
 
 impl Name {
+    /// A unique semaphore name.
+    #[must_use]
     pub fn sem(tag: &str) -> Name {
         Name {
             name: unique(tag),
@@ -36,6 +42,8 @@ impl Name {
         }
     }
 
+    /// A unique shared-memory name.
+    #[must_use]
     pub fn shm(tag: &str) -> Name {
         Name {
             name: unique(tag),
@@ -43,6 +51,8 @@ impl Name {
         }
     }
 
+    /// A unique message-queue name.
+    #[must_use]
     pub fn mq(tag: &str) -> Name {
         Name {
             name: unique(tag),
@@ -51,6 +61,7 @@ impl Name {
     }
 
     /// Takes over cleanup of an existing name (e.g. one from `create_unique`).
+    #[must_use]
     pub fn adopt(name: &str, kind: Kind) -> Name {
         Name {
             name: name.to_owned(),
