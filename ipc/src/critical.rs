@@ -77,6 +77,7 @@ pub trait NamedSemaphore {
     /// # Errors
     ///
     /// As [`semaphore`](NamedSemaphore::semaphore) and [`Semaphore::lock`].
+    #[inline]
     fn lock() -> Result<SemaphoreGuard<'static>> {
         Self::semaphore()?.lock()
     }
@@ -106,6 +107,7 @@ pub trait NamedSemaphore {
     /// # Errors
     ///
     /// As [`lock`](NamedSemaphore::lock); `f` does not run then.
+    #[inline]
     fn critical<R>(f: impl FnOnce() -> R) -> Result<R> {
         let _guard = Self::lock()?;
         Ok(f())

@@ -83,6 +83,7 @@ fn add(ts: libc::timespec, d: Duration) -> Option<libc::timespec> {
 }
 
 /// Calls `f` again as long as it fails with `EINTR`.
+#[inline]
 pub(crate) fn retry<T>(mut f: impl FnMut() -> Result<T, Errno>) -> Result<T, Errno> {
     loop {
         match f() {

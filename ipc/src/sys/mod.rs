@@ -16,6 +16,7 @@ pub(crate) mod shm;
 pub(crate) type Errno = c_int;
 
 /// The calling thread's errno.
+#[cold]
 pub(crate) fn errno() -> Errno {
     std::io::Error::last_os_error()
         .raw_os_error()
@@ -23,6 +24,7 @@ pub(crate) fn errno() -> Errno {
 }
 
 /// `-1` + errno → `Err(errno)`.
+#[inline]
 pub(crate) fn cvt(ret: c_int) -> Result<c_int, Errno> {
     if ret == -1 { Err(errno()) } else { Ok(ret) }
 }

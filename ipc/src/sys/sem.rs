@@ -39,6 +39,7 @@ impl Sem {
     }
 
     /// `sem_wait`: blocks until the value is positive, then decrements it.
+    #[inline]
     pub(crate) fn wait(&self) -> Result<(), Errno> {
         // SAFETY: `self.ptr` is an open semaphore (type invariant); it stays
         // open while `&self` is borrowed because only `close(self)` and Drop
@@ -47,6 +48,7 @@ impl Sem {
     }
 
     /// `sem_trywait`: decrements the value if it is positive, else `EAGAIN`.
+    #[inline]
     pub(crate) fn try_wait(&self) -> Result<(), Errno> {
         // SAFETY: as in `wait`.
         cvt(unsafe { libc::sem_trywait(self.ptr.as_ptr()) }).map(drop)
@@ -90,12 +92,14 @@ impl Sem {
         };
 
     /// `sem_post`.
+    #[inline]
     pub(crate) fn post(&self) -> Result<(), Errno> {
         // SAFETY: as in `wait`.
         cvt(unsafe { libc::sem_post(self.ptr.as_ptr()) }).map(drop)
     }
 
     /// `sem_getvalue`.
+    #[inline]
     pub(crate) fn value(&self) -> Result<c_int, Errno> {
         let mut value: c_int = 0;
         // SAFETY: as in `wait`; `value` is a valid, writable c_int.

@@ -1,0 +1,146 @@
+//! The raw-libc baselines the benchmarks compare `ipc` with: the bare calls,
+//! wrapped only to state once why each is sound.
+#![allow(unsafe_code, dead_code, unreachable_pub)]
+
+use std::ffi::CString;
+
+/// A raw `sem_t *` opened by name.
+pub struct RawSem(*mut libc::sem_t);
+
+impl RawSem {
+    pub fn open(name: &str) -> RawSem {
+        let c = CString::new(name).unwrap();
+        // SAFETY: `c` is NUL-terminated; without O_CREAT sem_open reads no
+        // variadic arguments.
+        let p = unsafe { libc::sem_open(c.as_ptr(), 0) };
+        assert_ne!(p, libc::SEM_FAILED, "sem_open {name}");
+        RawSem(p)
+    }
+
+    #[inline]
+    pub fn wait(&self) -> i32 {
+        // SAFETY: `self.0` is an open semaphore until Drop.
+        unsafe { libc::sem_wait(self.0) }
+    }
+
+    #[inline]
+    pub fn post(&self) -> i32 {
+        // SAFETY: as in `wait`.
+        unsafe { libc::sem_post(self.0) }
+    }
+
+    #[inline]
+    pub fn try_wait(&self) -> i32 {
+        // SAFETY: as in `wait`.
+        unsafe { libc::sem_trywait(self.0) }
+    }
+
+    #[inline]
+    pub fn value(&self) -> i32 {
+        let mut v = 0;
+        // SAFETY: as in `wait`; `v` is a writable int.
+        unsafe { libc::sem_getvalue(self.0, &raw mut v) };
+        v
+    }
+}
+
+impl Drop for RawSem {
+    fn drop(&mut self) {
+        // SAFETY: opened in `open`, closed once here.
+        unsafe { libc::sem_close(self.0) };
+    }
+}
+
+/// A raw `mqd_t` opened by name.
+pub struct RawMq(libc::mqd_t);
+
+impl RawMq {
+    pub fn open(name: &str) -> RawMq {
+        let c = CString::new(name).unwrap();
+        // SAFETY: `c` is NUL-terminated; without O_CREAT mq_open reads no
+        // variadic arguments.
+        let q = unsafe { libc::mq_open(c.as_ptr(), libc::O_RDWR) };
+        assert!(q >= 0, "mq_open {name}");
+        RawMq(q)
+    }
+
+    #[inline]
+    pub fn send(&self, msg: &[u8]) {
+        // SAFETY: the queue is open until Drop; `msg` is valid for its length.
+        unsafe { libc::mq_send(self.0, msg.as_ptr().cast(), msg.len(), 0) };
+    }
+
+    #[inline]
+    pub fn receive(&self, buf: &mut [u8]) -> usize {
+        let mut prio = 0;
+        // SAFETY: the queue is open until Drop; `buf` is writable for its length.
+        let n =
+            unsafe { libc::mq_receive(self.0, buf.as_mut_ptr().cast(), buf.len(), &raw mut prio) };
+        n as usize
+    }
+
+    /// Receives into a new Vec of `capacity` bytes, as `ipc::receive` does.
+    #[inline]
+    pub fn receive_vec(&self, capacity: usize) -> Vec<u8> {
+        let mut v = Vec::<u8>::with_capacity(capacity);
+        let mut prio = 0;
+        // SAFETY: the queue is open; the Vec's spare capacity is writable
+        // for `capacity` bytes, and only the `n` bytes the kernel wrote are
+        // then marked initialized.
+        unsafe {
+            let n = libc::mq_receive(self.0, v.as_mut_ptr().cast(), capacity, &raw mut prio);
+            v.set_len(usize::try_from(n).unwrap_or(0));
+        }
+        v
+    }
+}
+
+impl Drop for RawMq {
+    fn drop(&mut self) {
+        // SAFETY: opened in `open`, closed once here.
+        unsafe { libc::mq_close(self.0) };
+    }
+}
+
+/// shm_open + ftruncate + mmap + munmap + close + shm_unlink of a 4 KiB object.
+pub fn shm_cycle(name: &std::ffi::CStr) {
+    // SAFETY: `name` is NUL-terminated; every result is checked; what is made
+    // is undone (munmap, close, shm_unlink) before returning.
+    unsafe {
+        let fd = libc::shm_open(
+            name.as_ptr(),
+            libc::O_RDWR | libc::O_CREAT | libc::O_EXCL,
+            0o600,
+        );
+        assert!(fd >= 0);
+        assert_eq!(libc::ftruncate(fd, 4096), 0);
+        let p = libc::mmap(
+            std::ptr::null_mut(),
+            4096,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED,
+            fd,
+            0,
+        );
+        assert_ne!(p, libc::MAP_FAILED);
+        libc::munmap(p, 4096);
+        libc::close(fd);
+        libc::shm_unlink(name.as_ptr());
+    }
+}
+
+/// Copies `src` into `dst` with memcpy, as `ipc::Mapping::write_at` does
+/// minus its checks. `dst` must be valid for `src.len()` bytes.
+#[inline]
+pub fn copy_to(dst: *mut u8, src: &[u8]) {
+    // SAFETY: the callers pass a pointer into a live mapping with room for
+    // `src.len()` bytes; `src` is a distinct Rust buffer.
+    unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), dst, src.len()) };
+}
+
+/// Copies out of `src` into `dst`; `src` must be valid for `dst.len()` bytes.
+#[inline]
+pub fn copy_from(src: *const u8, dst: &mut [u8]) {
+    // SAFETY: as in `copy_to`, the other way round.
+    unsafe { std::ptr::copy_nonoverlapping(src, dst.as_mut_ptr(), dst.len()) };
+}
