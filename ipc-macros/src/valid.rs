@@ -199,6 +199,23 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// On random strings too: the macro accepts exactly what the
+        /// runtime accepts, with the runtime's message.
+        #[test]
+        fn macro_and_runtime_agree_on_random_names(
+            name in proptest::prop_oneof![".{0,300}", "/[a-z./\\x00ü]{0,10}", "/n{245,255}"],
+        ) {
+            let runtime = ipc::name::check(&name, ipc::name::Kind::Semaphore);
+            let compile = name_value(&str_lit(&name));
+            proptest::prop_assert_eq!(runtime.is_ok(), compile.is_ok());
+            if let (Err(rt), Err(ct)) = (runtime, compile) {
+                let want = format!("semaphore {rt}");
+                proptest::prop_assert!(ct.to_string().starts_with(&want));
+            }
+        }
+    }
+
     #[test]
     fn modes() {
         assert_eq!(mode_value(&int_lit("0o600")).unwrap(), 0o600);

@@ -58,25 +58,7 @@ fn main() -> ExitCode {
         ),
         ("namespace_left_as_found", namespace_left_as_found),
     ];
-    let mut failed = 0;
-    for (name, test) in tests {
-        if std::panic::catch_unwind(test).is_ok() {
-            println!("test {name} ... ok");
-        } else {
-            println!("test {name} ... FAILED");
-            failed += 1;
-        }
-    }
-    println!(
-        "test result: {}. {} passed; {failed} failed",
-        if failed == 0 { "ok" } else { "FAILED" },
-        tests.len() - failed
-    );
-    if failed == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
+    common::run_tests(&tests)
 }
 
 fn spawn(role: &str, args: &[&str]) -> Child {

@@ -390,3 +390,47 @@ fn errors_convert_to_io() {
         .into();
     assert_eq!(io.kind(), std::io::ErrorKind::TimedOut);
 }
+
+/// With a spin budget, hand-offs still work both ways, a timed wait still
+/// waits its full timeout, and a failing try does not spin.
+#[test]
+fn spinning_waits_behave_like_blocking_ones() {
+    let (ping_name, ping) = fixture("spin-ping");
+    let pong_name = Name::sem("spin-pong");
+    let pong = Semaphore::options()
+        .create_new(true)
+        .spin(Duration::from_micros(50))
+        .open(&pong_name)
+        .unwrap();
+    assert_eq!(pong.spin(), Duration::from_micros(50));
+    ping.set_spin(Duration::from_micros(50));
+    ping.acquire().unwrap(); // value 0 from here
+    let (ping2, pong2) = (
+        Semaphore::open(&ping_name).unwrap(),
+        Semaphore::open(&pong_name).unwrap(),
+    );
+    ping2.set_spin(Duration::from_micros(50));
+    let t = std::thread::spawn(move || {
+        for _ in 0..2_000 {
+            ping2.acquire().unwrap();
+            pong2.release().unwrap();
+        }
+    });
+    for _ in 0..2_000 {
+        ping.release().unwrap();
+        pong.acquire().unwrap();
+    }
+    t.join().unwrap();
+    assert_eq!((ping.value().unwrap(), pong.value().unwrap()), (0, 0));
+
+    let timeout = Duration::from_millis(100);
+    let start = Instant::now();
+    assert_eq!(
+        pong.acquire_timeout(timeout).unwrap_err().kind(),
+        ErrorKind::Busy
+    );
+    assert!(start.elapsed() >= timeout);
+    assert_eq!(pong.try_acquire().unwrap_err().kind(), ErrorKind::Busy);
+    pong.set_spin(Duration::ZERO);
+    assert_eq!(pong.spin(), Duration::ZERO);
+}

@@ -64,8 +64,13 @@ pub(crate) fn chmod(fd: BorrowedFd<'_>, mode: u32) -> Result<(), Errno> {
 /// If another process shrinks the object below the length of this mapping,
 /// the pages past the new end no longer exist: touching them (through a raw
 /// pointer or a slice) raises `SIGBUS`. [`read_at`](Mapping::read_at) and
-/// [`write_at`](Mapping::write_at) check the live size of the object first
-/// and return [`ErrorKind::InvalidInput`] instead.
+/// [`write_at`](Mapping::write_at) check the live size of the object
+/// (`fstat` on a descriptor the mapping keeps) before they copy, and return
+/// [`ErrorKind::InvalidInput`] for a range past the end. A shrink made by
+/// another process *during* the copy itself can still fault: the kernel
+/// offers no way to copy from a shared mapping that fails instead of
+/// signalling. Processes that shrink shared objects must agree with their
+/// readers first (a semaphore), as with any shared data.
 ///
 /// # Examples
 ///

@@ -86,3 +86,27 @@ impl Drop for Name {
         };
     }
 }
+
+/// Runs `tests` one after another in this process, catching panics, and
+/// prints libtest-like lines; for the test files with their own `main`.
+pub fn run_tests(tests: &[(&str, fn())]) -> std::process::ExitCode {
+    let mut failed = 0;
+    for (name, test) in tests {
+        if std::panic::catch_unwind(test).is_ok() {
+            println!("test {name} ... ok");
+        } else {
+            println!("test {name} ... FAILED");
+            failed += 1;
+        }
+    }
+    println!(
+        "test result: {}. {} passed; {failed} failed",
+        if failed == 0 { "ok" } else { "FAILED" },
+        tests.len() - failed
+    );
+    if failed == 0 {
+        std::process::ExitCode::SUCCESS
+    } else {
+        std::process::ExitCode::FAILURE
+    }
+}
