@@ -17,6 +17,34 @@ use raw::{RawMq, RawSem};
 #[ipc::named_semaphore(name = "/ipc-bench.critical", initial = 1)]
 struct BenchLock;
 
+/// Interleaved A/B medians (raw, ipc) in ns per iteration, by group name.
+type Interleaved = Vec<(String, f64, f64)>;
+
+/// Times `raw` and `ipc` in alternating blocks, 31 rounds, and records the
+/// median of each: both see the same machine, so their ratio is steadier
+/// than that of two criterion runs made one after the other.
+fn ab(out: &mut Interleaved, name: &str, raw: &mut dyn FnMut(), ipc: &mut dyn FnMut()) {
+    const ROUNDS: usize = 31;
+    const BLOCK: u32 = 20_000;
+    let time = |f: &mut dyn FnMut()| {
+        let t = std::time::Instant::now();
+        for _ in 0..BLOCK {
+            f();
+        }
+        t.elapsed().as_secs_f64() * 1e9 / f64::from(BLOCK)
+    };
+    let (mut r, mut i) = (Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        r.push(time(raw));
+        i.push(time(ipc));
+    }
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    out.push((name.to_owned(), median(r), median(i)));
+}
+
 fn group<'a>(c: &'a mut Criterion, name: &str) -> BenchmarkGroup<'a, WallTime> {
     let mut g = c.benchmark_group(name);
     g.warm_up_time(Duration::from_millis(500))
@@ -24,7 +52,9 @@ fn group<'a>(c: &'a mut Criterion, name: &str) -> BenchmarkGroup<'a, WallTime> {
     g
 }
 
-fn semaphores(c: &mut Criterion) {
+// One group after another, each with its A/B check: long, but flat.
+#[allow(clippy::too_many_lines)]
+fn semaphores(c: &mut Criterion, out: &mut Interleaved) {
     let sem = Semaphore::options()
         .initial_value(1)
         .create_unique("/ipc-bench.sem")
@@ -45,6 +75,18 @@ fn semaphores(c: &mut Criterion) {
         });
     });
     g.finish();
+    ab(
+        out,
+        "acquire+release",
+        &mut || {
+            raw.wait();
+            raw.post();
+        },
+        &mut || {
+            sem.acquire().unwrap();
+            sem.release().unwrap();
+        },
+    );
 
     let mut g = group(c, "lock guard");
     g.bench_function("raw", |b| {
@@ -55,6 +97,15 @@ fn semaphores(c: &mut Criterion) {
     });
     g.bench_function("ipc", |b| b.iter(|| drop(sem.lock().unwrap())));
     g.finish();
+    ab(
+        out,
+        "lock guard",
+        &mut || {
+            raw.wait();
+            raw.post();
+        },
+        &mut || drop(sem.lock().unwrap()),
+    );
 
     let mut g = group(c, "critical!");
     BenchLock::semaphore().unwrap();
@@ -70,6 +121,18 @@ fn semaphores(c: &mut Criterion) {
         b.iter(|| ipc::critical!(BenchLock => { black_box(1) }).unwrap());
     });
     g.finish();
+    ab(
+        out,
+        "critical!",
+        &mut || {
+            critical_raw.wait();
+            black_box(1);
+            critical_raw.post();
+        },
+        &mut || {
+            ipc::critical!(BenchLock => { black_box(1) }).unwrap();
+        },
+    );
     drop(critical_raw);
     BenchLock::unlink().unwrap();
 
@@ -78,15 +141,35 @@ fn semaphores(c: &mut Criterion) {
     g.bench_function("raw", |b| b.iter(|| black_box(raw.try_wait())));
     g.bench_function("ipc", |b| b.iter(|| black_box(sem.try_acquire().is_err())));
     g.finish();
+    ab(
+        out,
+        "failing try_acquire",
+        &mut || {
+            black_box(raw.try_wait());
+        },
+        &mut || {
+            black_box(sem.try_acquire().is_err());
+        },
+    );
 
     let mut g = group(c, "value");
     g.bench_function("raw", |b| b.iter(|| black_box(raw.value())));
     g.bench_function("ipc", |b| b.iter(|| black_box(sem.value().unwrap())));
     g.finish();
+    ab(
+        out,
+        "value",
+        &mut || {
+            black_box(raw.value());
+        },
+        &mut || {
+            black_box(sem.value().unwrap());
+        },
+    );
     sem.unlink().unwrap();
 }
 
-fn queues(c: &mut Criterion) {
+fn queues(c: &mut Criterion, out: &mut Interleaved) {
     for size in [64usize, 4096] {
         let mq = MessageQueue::options()
             .max_messages(4)
@@ -111,6 +194,19 @@ fn queues(c: &mut Criterion) {
             });
         });
         g.finish();
+        let mut buf2 = buf.clone();
+        ab(
+            out,
+            &format!("mq send+receive_into {size} B"),
+            &mut || {
+                raw.send(&msg);
+                black_box(raw.receive(&mut buf));
+            },
+            &mut || {
+                mq.send(&msg, 0).unwrap();
+                black_box(mq.receive_into(&mut buf2).unwrap());
+            },
+        );
 
         let mut g = group(c, &format!("mq send+receive {size} B"));
         g.bench_function("raw", |b| {
@@ -126,6 +222,18 @@ fn queues(c: &mut Criterion) {
             });
         });
         g.finish();
+        ab(
+            out,
+            &format!("mq send+receive {size} B"),
+            &mut || {
+                raw.send(&msg);
+                black_box(raw.receive_vec(size));
+            },
+            &mut || {
+                mq.send(&msg, 0).unwrap();
+                black_box(mq.receive().unwrap());
+            },
+        );
         mq.unlink().unwrap();
     }
 }
@@ -145,8 +253,9 @@ fn shared_memory(c: &mut Criterion) {
     });
     g.finish();
 }
-/// Prints ours/raw for every group, from criterion's saved medians.
-fn summary() {
+/// Prints ours/raw for every group, from criterion's saved medians, and
+/// the interleaved A/B medians.
+fn summary(interleaved: &Interleaved) {
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
         .parent()
         .unwrap()
@@ -173,21 +282,35 @@ fn summary() {
         "shm create+map+unlink",
     ];
     println!(
-        "\n{:<30} {:>12} {:>12} {:>10}",
-        "operation", "raw (ns)", "ipc (ns)", "ipc/raw"
+        "\n{:<30} {:>12} {:>12} {:>9}   {:>12} {:>12} {:>9}",
+        "", "criterion", "medians", "", "interleaved", "A/B medians", ""
     );
+    println!(
+        "{:<30} {:>12} {:>12} {:>9}   {:>12} {:>12} {:>9}",
+        "operation", "raw (ns)", "ipc (ns)", "ipc/raw", "raw (ns)", "ipc (ns)", "ipc/raw"
+    );
+    let dash = || format!("{:>12} {:>12} {:>9}", "-", "-", "-");
     for g in groups {
-        if let (Some(raw), Some(ours)) = (median(g, "raw"), median(g, "ipc")) {
-            println!("{g:<30} {raw:>12.1} {ours:>12.1} {:>10.3}", ours / raw);
-        }
+        let criterion = match (median(g, "raw"), median(g, "ipc")) {
+            (Some(raw), Some(ours)) => format!("{raw:>12.1} {ours:>12.1} {:>9.3}", ours / raw),
+            _ => dash(),
+        };
+        let ab = interleaved
+            .iter()
+            .find(|(n, ..)| n == g)
+            .map_or_else(dash, |(_, raw, ours)| {
+                format!("{raw:>12.1} {ours:>12.1} {:>9.3}", ours / raw)
+            });
+        println!("{g:<30} {criterion}   {ab}");
     }
 }
 
 fn main() {
     let mut c = Criterion::default().configure_from_args();
-    semaphores(&mut c);
-    queues(&mut c);
+    let mut interleaved = Interleaved::new();
+    semaphores(&mut c, &mut interleaved);
+    queues(&mut c, &mut interleaved);
     shared_memory(&mut c);
     c.final_summary();
-    summary();
+    summary(&interleaved);
 }

@@ -338,6 +338,15 @@ impl Semaphore {
     #[doc(alias = "sem_wait")]
     #[inline]
     pub fn acquire(&self) -> Result<()> {
+        // The uncontended case costs what a bare sem_wait does: one
+        // userspace atomic. Only when it fails is the spin budget consulted.
+        if self.raw.try_wait().is_ok() {
+            return Ok(());
+        }
+        self.acquire_contended()
+    }
+
+    fn acquire_contended(&self) -> Result<()> {
         if self.spin.enabled() && self.spin.acquire(&self.raw, None) {
             return Ok(());
         }
@@ -391,7 +400,9 @@ impl Semaphore {
         let Some(deadline) = Deadline::after(timeout) else {
             return self.acquire();
         };
-        if self.spin.enabled() && self.spin.acquire(&self.raw, Some(timeout)) {
+        if self.raw.try_wait().is_ok()
+            || (self.spin.enabled() && self.spin.acquire(&self.raw, Some(timeout)))
+        {
             return Ok(());
         }
         deadline::retry_until(&deadline, Sem::WAIT_CLOCK, |at| self.raw.wait_until(at)).map_err(
