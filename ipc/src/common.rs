@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::name::{self, Kind};
+use crate::sys::Errno;
 use crate::{Error, ErrorKind, Result};
 
 /// Checks `name` for `kind` and makes it the shared name of a handle.
@@ -24,6 +25,39 @@ pub(crate) fn check_mode(op: &'static str, name: &Arc<str>, mode: u32) -> Result
         ));
     }
     Ok(())
+}
+
+/// Opens, creates, or exclusively creates, as `create`/`create_new` say;
+/// returns the handle and whether this call created the object.
+///
+/// `O_CREAT` alone cannot tell whether the call created the object, which
+/// the exact-mode fix-up and the failed-resize clean-up need to know: try an
+/// exclusive create, then a plain open, until one of them sticks (another
+/// process may create or unlink in between).
+pub(crate) fn open_or_create<T>(
+    create: bool,
+    create_new: bool,
+    mut create_excl: impl FnMut() -> std::result::Result<T, Errno>,
+    mut open: impl FnMut() -> std::result::Result<T, Errno>,
+) -> std::result::Result<(T, bool), Errno> {
+    if create_new {
+        return create_excl().map(|h| (h, true));
+    }
+    if !create {
+        return open().map(|h| (h, false));
+    }
+    let mut last = libc::EEXIST;
+    for _ in 0..64 {
+        match create_excl() {
+            Err(libc::EEXIST) => {}
+            result => return result.map(|h| (h, true)),
+        }
+        match open() {
+            Err(libc::ENOENT) => last = libc::ENOENT,
+            result => return result.map(|h| (h, false)),
+        }
+    }
+    Err(last)
 }
 
 /// How many random names `create_unique` tries before it gives up.
@@ -104,6 +138,33 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidName);
+    }
+
+    #[test]
+    fn open_or_create_reports_who_created() {
+        let ok = |v| move || Ok::<u8, Errno>(v);
+        let fail = |e| move || Err::<u8, Errno>(e);
+        assert_eq!(open_or_create(false, true, ok(1), ok(2)), Ok((1, true)));
+        assert_eq!(open_or_create(false, false, ok(1), ok(2)), Ok((2, false)));
+        assert_eq!(open_or_create(true, false, ok(1), ok(2)), Ok((1, true)));
+        assert_eq!(
+            open_or_create(true, false, fail(libc::EEXIST), ok(2)),
+            Ok((2, false))
+        );
+        assert_eq!(
+            open_or_create(true, false, fail(libc::EACCES), ok(2)),
+            Err(libc::EACCES)
+        );
+        // Created and unlinked by others in turn, forever: give up.
+        assert_eq!(
+            open_or_create(true, false, fail(libc::EEXIST), fail(libc::ENOENT)),
+            Err(libc::ENOENT)
+        );
+        // Exists, but this process may not open it.
+        assert_eq!(
+            open_or_create(true, false, fail(libc::EEXIST), fail(libc::EACCES)),
+            Err(libc::EACCES)
+        );
     }
 
     #[test]

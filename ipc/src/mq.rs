@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use crate::common::{check_mode, checked_name, create_unique};
+use crate::common::{check_mode, checked_name, create_unique, open_or_create};
 use crate::consts::QUEUE_PRIORITY_MAX;
 use crate::deadline::{self, Deadline};
 use crate::name::Kind;
@@ -261,32 +261,19 @@ impl MessageQueueOptions {
         let flags = access | libc::O_CLOEXEC | if self.blocking { 0 } else { libc::O_NONBLOCK };
         let creating = self.create || self.create_new;
         let (fd, created) = sys::with_cstr(&name, |c| {
-            let create = || {
-                mq::open(
-                    c,
-                    flags | libc::O_CREAT | libc::O_EXCL,
-                    self.mode,
-                    Some(sizes),
-                )
-            };
-            if self.create_new {
-                return create().map(|fd| (fd, true));
-            }
-            if !self.create {
-                return mq::open(c, flags, 0, None).map(|fd| (fd, false));
-            }
-            let mut last = libc::EEXIST;
-            for _ in 0..64 {
-                match create() {
-                    Err(libc::EEXIST) => {}
-                    result => return result.map(|fd| (fd, true)),
-                }
-                match mq::open(c, flags, 0, None) {
-                    Err(libc::ENOENT) => last = libc::ENOENT,
-                    result => return result.map(|fd| (fd, false)),
-                }
-            }
-            Err(last)
+            open_or_create(
+                self.create,
+                self.create_new,
+                || {
+                    mq::open(
+                        c,
+                        flags | libc::O_CREAT | libc::O_EXCL,
+                        self.mode,
+                        Some(sizes),
+                    )
+                },
+                || mq::open(c, flags, 0, None),
+            )
         })
         .map_err(|e| {
             let err = Error::os(OPEN, Some(&name), e);

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::common::{check_mode, checked_name, create_unique};
+use crate::common::{check_mode, checked_name, create_unique, open_or_create};
 use crate::consts::SEMAPHORE_VALUE_MAX;
 use crate::deadline::{self, Deadline};
 use crate::name::Kind;
@@ -201,32 +201,13 @@ impl SemaphoreOptions {
             ));
         }
         let (raw, created) = sys::with_cstr(&name, |c| {
-            let create = |excl| {
-                let flags = libc::O_CREAT | if excl { libc::O_EXCL } else { 0 };
-                Sem::open(c, flags, self.mode, self.initial_value)
-            };
-            if self.create_new {
-                return create(true).map(|s| (s, true));
-            }
-            if !self.create {
-                return Sem::open(c, 0, 0, 0).map(|s| (s, false));
-            }
-            // O_CREAT alone cannot tell whether this call created the
-            // semaphore, which the mode fix-up below needs to know: try an
-            // exclusive create, then a plain open, until one of them sticks
-            // (another process may create or unlink in between).
-            let mut last = libc::EEXIST;
-            for _ in 0..64 {
-                match create(true) {
-                    Err(libc::EEXIST) => {}
-                    result => return result.map(|s| (s, true)),
-                }
-                match Sem::open(c, 0, 0, 0) {
-                    Err(libc::ENOENT) => last = libc::ENOENT,
-                    result => return result.map(|s| (s, false)),
-                }
-            }
-            Err(last)
+            let excl = libc::O_CREAT | libc::O_EXCL;
+            open_or_create(
+                self.create,
+                self.create_new,
+                || Sem::open(c, excl, self.mode, self.initial_value),
+                || Sem::open(c, 0, 0, 0),
+            )
         })
         .map_err(|errno| Error::os(OPEN, Some(&name), errno))?;
         let sem = Semaphore {

@@ -4,7 +4,7 @@ use std::fmt;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::sync::Arc;
 
-use crate::common::{check_mode, checked_name, create_unique};
+use crate::common::{check_mode, checked_name, create_unique, open_or_create};
 use crate::name::Kind;
 use crate::sys::{self, Errno, shm};
 use crate::{Error, ErrorKind, Mapping, Result};
@@ -187,27 +187,12 @@ impl SharedMemoryOptions {
         };
         let flags = access | if self.truncate { libc::O_TRUNC } else { 0 };
         let (fd, created) = sys::with_cstr(&name, |c| {
-            let create = || shm::open(c, flags | libc::O_CREAT | libc::O_EXCL, self.mode);
-            if self.create_new {
-                return create().map(|fd| (fd, true));
-            }
-            if !self.create {
-                return shm::open(c, flags, 0).map(|fd| (fd, false));
-            }
-            // As for semaphores: learn whether this call created the object,
-            // so that a failed resize removes only what it made.
-            let mut last = libc::EEXIST;
-            for _ in 0..64 {
-                match create() {
-                    Err(libc::EEXIST) => {}
-                    result => return result.map(|fd| (fd, true)),
-                }
-                match shm::open(c, flags, 0) {
-                    Err(libc::ENOENT) => last = libc::ENOENT,
-                    result => return result.map(|fd| (fd, false)),
-                }
-            }
-            Err(last)
+            open_or_create(
+                self.create,
+                self.create_new,
+                || shm::open(c, flags | libc::O_CREAT | libc::O_EXCL, self.mode),
+                || shm::open(c, flags, 0),
+            )
         })
         .map_err(|e| Error::os(OPEN, Some(&name), e))?;
         let shm = SharedMemory {
