@@ -659,6 +659,12 @@ impl MessageQueue {
     /// caller to report it to. If `f` owns an `Arc` of this queue, the queue
     /// lives until `f` runs or is cancelled.
     ///
+    /// A registration belongs to the process that made it and is not
+    /// inherited across `fork()`: a message sent by the child still fires
+    /// the parent's `f`, and the child's copy of `f` never runs (it is
+    /// dropped with the child's handle). Register again in the child to be
+    /// notified there.
+    ///
     /// # Errors
     ///
     /// [`ErrorKind::Busy`] (`EBUSY`) when another process is registered;
