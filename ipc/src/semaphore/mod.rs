@@ -1,12 +1,17 @@
 //! POSIX named semaphores: [`Semaphore`], [`SemaphoreOptions`], [`SemaphoreGuard`].
 
+mod options;
+mod spin;
+
+pub use options::SemaphoreOptions;
+use spin::Spin;
+
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::common::{check_mode, checked_name, create_unique, open_or_create};
+use crate::common::checked_name;
 use crate::consts::SEMAPHORE_VALUE_MAX;
 use crate::deadline::{self, Deadline};
 use crate::name::Kind;
@@ -49,33 +54,6 @@ pub struct Semaphore {
     spin: Spin,
 }
 
-/// Options for opening or creating a [`Semaphore`], like [`std::fs::OpenOptions`].
-///
-/// Defaults: open an existing semaphore, mode `0o600`, initial value 0.
-///
-/// ```
-/// use ipc::Semaphore;
-///
-/// let sem = Semaphore::options()
-///     .create_new(true)
-///     .mode(0o640)
-///     .initial_value(3)
-///     .create_unique("/doc.options")?;
-/// assert_eq!(sem.value()?, 3);
-/// assert_eq!(sem.mode(), 0o640);
-/// sem.unlink()?;
-/// # Ok::<(), ipc::Error>(())
-/// ```
-#[derive(Debug, Clone)]
-#[must_use = "options do nothing until `open` or `create_unique` is called"]
-pub struct SemaphoreOptions {
-    create: bool,
-    create_new: bool,
-    mode: u32,
-    initial_value: u32,
-    spin: Duration,
-}
-
 /// Holds one unit of a [`Semaphore`] and releases it when dropped, also while
 /// a panic unwinds. Made by [`Semaphore::lock`] and its variants.
 ///
@@ -86,143 +64,6 @@ pub struct SemaphoreOptions {
 pub struct SemaphoreGuard<'a> {
     sem: &'a Semaphore,
     _not_send: PhantomData<*const ()>,
-}
-
-impl Default for SemaphoreOptions {
-    fn default() -> Self {
-        SemaphoreOptions {
-            create: false,
-            create_new: false,
-            mode: 0o600,
-            initial_value: 0,
-            spin: Duration::ZERO,
-        }
-    }
-}
-
-impl SemaphoreOptions {
-    /// Creates the semaphore if it does not exist (`O_CREAT`). When it
-    /// exists, it is opened and the mode and initial value are ignored.
-    pub fn create(mut self, yes: bool) -> Self {
-        self.create = yes;
-        self
-    }
-
-    /// Creates the semaphore and fails with [`ErrorKind::AlreadyExists`] if
-    /// it exists (`O_CREAT | O_EXCL`). Takes precedence over
-    /// [`create`](Self::create).
-    pub fn create_new(mut self, yes: bool) -> Self {
-        self.create_new = yes;
-        self
-    }
-
-    /// The permission bits of a semaphore this call creates; default `0o600`.
-    ///
-    /// Unlike `sem_open` alone, the bits are exactly these whatever the
-    /// process umask: on Linux, `ipc` sets them on `/dev/shm/sem.<name>`
-    /// right after it creates the semaphore. A value above `0o777` is
-    /// [`ErrorKind::InvalidInput`].
-    pub fn mode(mut self, mode: u32) -> Self {
-        self.mode = mode;
-        self
-    }
-
-    /// The value of a semaphore this call creates; default 0. Above
-    /// [`SEMAPHORE_VALUE_MAX`] is [`ErrorKind::InvalidInput`].
-    pub fn initial_value(mut self, value: u32) -> Self {
-        self.initial_value = value;
-        self
-    }
-
-    /// How long [`Semaphore::acquire`] (and the other waits) poll with
-    /// `sem_trywait` before sleeping in the kernel; default zero: never.
-    /// See [`Semaphore::set_spin`].
-    pub fn spin(mut self, budget: Duration) -> Self {
-        self.spin = budget;
-        self
-    }
-
-    /// `sem_open(name, flags, mode, initial_value)` — opens (or creates, as
-    /// the options say) the semaphore called `name`.
-    ///
-    /// # Errors
-    ///
-    /// - [`ErrorKind::InvalidName`]: `name` breaks a rule of [`crate::name`];
-    ///   no system call was made.
-    /// - [`ErrorKind::InvalidInput`]: the mode is above `0o777` or the initial
-    ///   value above [`SEMAPHORE_VALUE_MAX`] (checked before any system call),
-    ///   or the object under that name is not a semaphore (for instance a
-    ///   zero-length `/dev/shm/sem.<name>` file, which would crash a process
-    ///   that used it).
-    /// - [`ErrorKind::NotFound`] (`ENOENT`): no such semaphore, and creation
-    ///   was not asked.
-    /// - [`ErrorKind::AlreadyExists`] (`EEXIST`): it exists and
-    ///   [`create_new`](Self::create_new) was asked.
-    /// - [`ErrorKind::PermissionDenied`] (`EACCES`): its permissions refuse
-    ///   this process.
-    /// - Other OS errors (`EMFILE`, `ENFILE`, `ENOMEM`...) are reported as
-    ///   [`ErrorKind::Other`].
-    #[doc(alias = "sem_open")]
-    pub fn open(self, name: &str) -> Result<Semaphore> {
-        let name = checked_name(OPEN, name, Kind::Semaphore)?;
-        self.open_checked(name)
-    }
-
-    /// Creates a semaphore under a fresh random name,
-    /// `"<prefix>.<16 hex digits>"` (64 bits from the OS random source),
-    /// drawing a new name if that one exists. Always exclusive, whatever
-    /// [`create`](Self::create) and [`create_new`](Self::create_new) say.
-    ///
-    /// Read the name back with [`Semaphore::name`].
-    ///
-    /// # Errors
-    ///
-    /// As [`open`](Self::open); [`ErrorKind::InvalidName`] when the prefix
-    /// does not make a valid name (it must start with `/` and leave room for
-    /// the 17 bytes added).
-    pub fn create_unique(self, prefix: &str) -> Result<Semaphore> {
-        let opts = self.create_new(true);
-        create_unique(OPEN, prefix, Kind::Semaphore, |name| {
-            opts.clone().open_checked(Arc::from(name))
-        })
-    }
-
-    fn open_checked(self, name: Arc<str>) -> Result<Semaphore> {
-        check_mode(OPEN, &name, self.mode)?;
-        if self.initial_value > SEMAPHORE_VALUE_MAX {
-            return Err(Error::new(
-                ErrorKind::InvalidInput,
-                OPEN,
-                Some(&name),
-                format!(
-                    "initial value {} exceeds SEMAPHORE_VALUE_MAX ({SEMAPHORE_VALUE_MAX})",
-                    self.initial_value
-                ),
-            ));
-        }
-        let (raw, created) = sys::with_cstr(&name, |c| {
-            let excl = libc::O_CREAT | libc::O_EXCL;
-            open_or_create(
-                self.create,
-                self.create_new,
-                || Sem::open(c, excl, self.mode, self.initial_value),
-                || Sem::open(c, 0, 0, 0),
-            )
-        })
-        .map_err(|errno| Error::os(OPEN, Some(&name), errno))?;
-        let sem = Semaphore {
-            raw,
-            name,
-            mode: self.mode,
-            spin: Spin::new(self.spin),
-        };
-        if created {
-            sem.fix_mode();
-        } else {
-            sem.check_file()?;
-        }
-        Ok(sem)
-    }
 }
 
 const OPEN: &str = "sem_open";
@@ -607,95 +448,6 @@ impl Semaphore {
     }
 }
 
-/// Spin-then-block: poll `sem_trywait` for a bounded time before sleeping,
-/// yielding every half microsecond, backing off after repeated misses.
-struct Spin {
-    /// The budget in nanoseconds (saturated at about 4 s); 0 = off.
-    budget_ns: AtomicU32,
-    /// Polls in a row that ran out of budget.
-    misses: AtomicU32,
-    /// Acquires seen while backing off: every 256th polls anyway.
-    skipped: AtomicU32,
-}
-
-/// Polls in a row that ran out before polling is suspended.
-const SPIN_MISSES: u32 = 4;
-/// While suspended, one acquire in this many polls anyway.
-const SPIN_PROBE: u32 = 256;
-/// How often the poll gives the CPU away.
-const SPIN_YIELD: Duration = Duration::from_nanos(500);
-
-impl Spin {
-    fn new(budget: Duration) -> Spin {
-        let spin = Spin {
-            budget_ns: AtomicU32::new(0),
-            misses: AtomicU32::new(0),
-            skipped: AtomicU32::new(0),
-        };
-        spin.set(budget);
-        spin
-    }
-
-    fn set(&self, budget: Duration) {
-        let ns = u32::try_from(budget.as_nanos()).unwrap_or(u32::MAX);
-        self.budget_ns.store(ns, Ordering::Relaxed);
-        self.misses.store(0, Ordering::Relaxed);
-    }
-
-    fn budget(&self) -> Duration {
-        Duration::from_nanos(u64::from(self.budget_ns.load(Ordering::Relaxed)))
-    }
-
-    #[inline]
-    fn enabled(&self) -> bool {
-        self.budget_ns.load(Ordering::Relaxed) != 0
-    }
-
-    /// Polls for at most the budget (and at most `limit`); true if it took
-    /// a unit.
-    #[cold]
-    fn acquire(&self, sem: &Sem, limit: Option<Duration>) -> bool {
-        if online_cpus() < 2 {
-            return false;
-        }
-        if self.misses.load(Ordering::Relaxed) >= SPIN_MISSES
-            && self.skipped.fetch_add(1, Ordering::Relaxed) % SPIN_PROBE != 0
-        {
-            return false;
-        }
-        let budget = limit.map_or(self.budget(), |l| l.min(self.budget()));
-        let start = Instant::now();
-        let mut last_yield = start;
-        loop {
-            match sem.try_wait() {
-                Ok(()) => {
-                    self.misses.store(0, Ordering::Relaxed);
-                    return true;
-                }
-                Err(libc::EAGAIN | libc::EINTR) => {}
-                Err(_) => return false,
-            }
-            std::hint::spin_loop();
-            let now = Instant::now();
-            if now.duration_since(start) >= budget {
-                self.misses.fetch_add(1, Ordering::Relaxed);
-                return false;
-            }
-            if now.duration_since(last_yield) >= SPIN_YIELD {
-                std::thread::yield_now();
-                last_yield = now;
-            }
-        }
-    }
-}
-
-/// The number of CPUs online (not this thread's affinity: a peer pinned to
-/// another CPU is exactly the case where polling pays).
-fn online_cpus() -> i64 {
-    static ONLINE: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
-    *ONLINE.get_or_init(|| sys::sysconf(libc::_SC_NPROCESSORS_ONLN).unwrap_or(1))
-}
-
 /// Where glibc keeps the semaphore `name`.
 #[cfg(target_os = "linux")]
 fn sem_file(name: &str) -> Option<String> {
@@ -814,13 +566,5 @@ mod tests {
                 ErrorKind::InvalidName
             );
         }
-    }
-
-    #[test]
-    fn options_default_to_open_existing_with_0o600() {
-        let o = SemaphoreOptions::default();
-        assert!(!o.create && !o.create_new);
-        assert_eq!((o.mode, o.initial_value), (0o600, 0));
-        assert_eq!(o.spin, Duration::ZERO);
     }
 }
