@@ -34,10 +34,11 @@ impl MessageQueue {
     ///
     /// # Errors
     ///
-    /// - [`ErrorKind::InvalidInput`]: `signal` is not a signal number
+    /// - [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput): `signal`
+    ///   is not a signal number
     ///   (1 ..= [`crate::consts::user_signal_max`]).
-    /// - [`ErrorKind::Busy`] (`EBUSY`): another process is registered.
-    /// - Other OS errors are reported as [`ErrorKind::Other`].
+    /// - [`ErrorKind::Busy`](crate::ErrorKind::Busy) (`EBUSY`): another process is registered.
+    /// - Other OS errors are reported as [`ErrorKind::Other`](crate::ErrorKind::Other).
     #[doc(alias = "mq_notify")]
     pub fn notify_signal(&self, signal: i32) -> Result<()> {
         const OP: &str = "mq_notify";
@@ -72,9 +73,9 @@ impl MessageQueue {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Busy`] (`EBUSY`) when another process is registered;
-    /// [`ErrorKind::Unsupported`] off Linux. Other OS errors are reported as
-    /// [`ErrorKind::Other`]. On error `f` is dropped.
+    /// [`ErrorKind::Busy`](crate::ErrorKind::Busy) (`EBUSY`) when another
+    /// process is registered. Other OS errors are reported as
+    /// [`ErrorKind::Other`](crate::ErrorKind::Other). On error `f` is dropped.
     ///
     /// # Examples
     ///
@@ -114,7 +115,7 @@ impl MessageQueue {
     ///
     /// # Errors
     ///
-    /// OS errors are reported as [`ErrorKind::Other`]; none is expected.
+    /// OS errors are reported as [`ErrorKind::Other`](crate::ErrorKind::Other); none is expected.
     #[doc(alias = "mq_notify")]
     pub fn cancel_notification(&self) -> Result<()> {
         let mut slot = self.lock_notification();
