@@ -21,16 +21,10 @@ pub const SEMAPHORE_TIMEOUT_SUPPORTED: bool = !cfg!(target_vendor = "apple");
 /// `sem_getvalue`.
 pub const SEMAPHORE_VALUE_SUPPORTED: bool = !cfg!(target_vendor = "apple");
 
-/// Whether the platform has POSIX message queues (not macOS).
-pub const MESSAGE_QUEUES_SUPPORTED: bool = cfg!(any(
-    target_os = "linux",
-    target_os = "android",
-    target_os = "freebsd",
-    target_os = "netbsd",
-    target_os = "dragonfly",
-    target_os = "solaris",
-    target_os = "illumos",
-));
+/// Whether this build has [`crate::MessageQueue`]: Linux (and Android),
+/// where a queue descriptor is a file descriptor that `AsFd` and `poll` can
+/// use. macOS has no POSIX message queues at all.
+pub const MESSAGE_QUEUES_SUPPORTED: bool = cfg!(any(target_os = "linux", target_os = "android"));
 
 /// The largest value a semaphore can hold: `SEM_VALUE_MAX`.
 pub const SEMAPHORE_VALUE_MAX: u32 = if cfg!(target_vendor = "apple") {
