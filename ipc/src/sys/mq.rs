@@ -173,7 +173,21 @@ struct SigeventThread {
 /// The rest of glibc's 64-byte struct, after the members above.
 const PAD: usize = (64 - 16 - 2 * size_of::<usize>()) / size_of::<c_int>();
 
-const _: () = assert!(size_of::<SigeventThread>() == size_of::<libc::sigevent>());
+// The layout checks that make the cast in `notify_thread` sound: same size,
+// and the members libc does declare sit where ours do.
+const _: () = {
+    use std::mem::offset_of;
+    assert!(size_of::<SigeventThread>() == size_of::<libc::sigevent>());
+    assert!(align_of::<SigeventThread>() <= align_of::<libc::sigevent>());
+    assert!(offset_of!(SigeventThread, value) == offset_of!(libc::sigevent, sigev_value));
+    assert!(offset_of!(SigeventThread, signo) == offset_of!(libc::sigevent, sigev_signo));
+    assert!(offset_of!(SigeventThread, notify) == offset_of!(libc::sigevent, sigev_notify));
+    // glibc's union `_sigev_un` starts right after sigev_notify, aligned
+    // for pointers; SIGEV_THREAD's function pointer is its first member.
+    assert!(
+        offset_of!(SigeventThread, function) == offset_of!(libc::sigevent, sigev_notify_thread_id)
+    );
+};
 
 /// `mq_notify(fd, NULL)`: cancels this process's registration, if any.
 pub(crate) fn notify_cancel(fd: BorrowedFd<'_>) -> Result<(), Errno> {
