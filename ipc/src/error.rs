@@ -104,12 +104,34 @@ pub struct Error {
 
 impl Error {
     /// What went wrong, for matching.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ipc::{ErrorKind, Semaphore};
+    ///
+    /// match Semaphore::open("/doc.surely-missing") {
+    ///     Err(e) if e.kind() == ErrorKind::NotFound => {}
+    ///     other => panic!("{other:?}"),
+    /// }
+    /// ```
     #[must_use]
     pub fn kind(&self) -> ErrorKind {
         self.kind
     }
 
     /// The errno the system call reported, if the error came from one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ipc::Semaphore;
+    ///
+    /// let err = Semaphore::open("/doc.surely-missing-too").unwrap_err();
+    /// assert_eq!(err.raw_os_error(), Some(libc::ENOENT));
+    /// let err = Semaphore::open("no-slash").unwrap_err();
+    /// assert_eq!(err.raw_os_error(), None); // refused before any system call
+    /// ```
     #[must_use]
     pub fn raw_os_error(&self) -> Option<i32> {
         self.errno

@@ -92,6 +92,17 @@ impl SharedMemoryOptions {
 
     /// Creates the object and fails with [`ErrorKind::AlreadyExists`] if it
     /// exists (`O_CREAT | O_EXCL`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ipc::{ErrorKind, SharedMemory};
+    /// # let name = format!("/doc.shm-create-new.{}", std::process::id());
+    /// let shm = SharedMemory::create_new(&name, 100)?;
+    /// assert_eq!(SharedMemory::create_new(&name, 100).unwrap_err().kind(), ErrorKind::AlreadyExists);
+    /// shm.unlink()?;
+    /// # Ok::<(), ipc::Error>(())
+    /// ```
     pub fn create_new(mut self, yes: bool) -> Self {
         self.create_new = yes;
         self
@@ -148,6 +159,18 @@ impl SharedMemoryOptions {
     ///   this process.
     /// - Other OS errors (`EMFILE`, `ENFILE`, `ENOSPC`...) are reported as
     ///   [`ErrorKind::Other`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ipc::SharedMemory;
+    /// # let name = format!("/doc.shm-options-open.{}", std::process::id());
+    /// let shm = SharedMemory::options().create(true).mode(0o640).size(1024).open(&name)?;
+    /// let emptied = SharedMemory::options().truncate(true).open(&name)?;
+    /// assert_eq!(emptied.size()?, 0);
+    /// shm.unlink()?;
+    /// # Ok::<(), ipc::Error>(())
+    /// ```
     #[doc(alias = "shm_open")]
     pub fn open(self, name: &str) -> Result<SharedMemory> {
         let name = checked_name(OPEN, name, Kind::SharedMemory)?;
@@ -162,6 +185,17 @@ impl SharedMemoryOptions {
     ///
     /// As [`open`](Self::open); [`ErrorKind::InvalidName`] when the prefix
     /// does not make a valid name.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ipc::SharedMemory;
+    ///
+    /// let shm = SharedMemory::options().size(16).create_unique("/doc.shm-unique")?;
+    /// assert!(shm.name().starts_with("/doc.shm-unique."));
+    /// shm.unlink()?;
+    /// # Ok::<(), ipc::Error>(())
+    /// ```
     pub fn create_unique(self, prefix: &str) -> Result<SharedMemory> {
         let opts = self.create_new(true);
         create_unique(OPEN, prefix, Kind::SharedMemory, |name| {
@@ -242,6 +276,18 @@ impl SharedMemory {
     /// # Errors
     ///
     /// As [`SharedMemoryOptions::open`]; [`ErrorKind::NotFound`] if it does not exist.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ipc::SharedMemory;
+    ///
+    /// let shm = SharedMemory::options().size(4096).create_unique("/doc.shm-open")?;
+    /// let other = SharedMemory::open(shm.name())?;
+    /// assert_eq!(other.size()?, 4096);
+    /// shm.unlink()?;
+    /// # Ok::<(), ipc::Error>(())
+    /// ```
     #[doc(alias = "shm_open")]
     pub fn open(name: &str) -> Result<SharedMemory> {
         SharedMemory::options().open(name)
@@ -295,6 +341,19 @@ impl SharedMemory {
     /// # Errors
     ///
     /// OS errors are reported as [`ErrorKind::Other`]; none is expected.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ipc::SharedMemory;
+    ///
+    /// let shm = SharedMemory::options().size(4096).create_unique("/doc.shm-size")?;
+    /// assert_eq!(shm.size()?, 4096);
+    /// SharedMemory::open(shm.name())?.resize(100)?; // another handle
+    /// assert_eq!(shm.size()?, 100); // seen live
+    /// shm.unlink()?;
+    /// # Ok::<(), ipc::Error>(())
+    /// ```
     #[doc(alias = "fstat")]
     pub fn size(&self) -> Result<usize> {
         let size = shm::size(self.fd.as_fd()).map_err(|e| self.error("fstat", e))?;
@@ -320,6 +379,18 @@ impl SharedMemory {
     /// [`ErrorKind::InvalidInput`] for a size beyond `off_t`, or one the
     /// system refuses (`EINVAL`, `EFBIG`). Other OS errors (`ENOSPC`...) are
     /// reported as [`ErrorKind::Other`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ipc::SharedMemory;
+    ///
+    /// let shm = SharedMemory::options().size(4096).create_unique("/doc.shm-resize")?;
+    /// shm.resize(8192)?;
+    /// assert_eq!(shm.map()?.len(), 8192);
+    /// shm.unlink()?;
+    /// # Ok::<(), ipc::Error>(())
+    /// ```
     #[doc(alias = "ftruncate")]
     pub fn resize(&self, size: usize) -> Result<()> {
         if self.read_only {
@@ -367,6 +438,20 @@ impl SharedMemory {
     /// [`ErrorKind::InvalidInput`] if the object is empty (resize it first)
     /// or larger than the address space. Other OS errors (`ENOMEM`...) are
     /// reported as [`ErrorKind::Other`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ipc::SharedMemory;
+    ///
+    /// let shm = SharedMemory::options().size(4096).create_unique("/doc.shm-map")?;
+    /// let map = shm.map()?;
+    /// map.write_at(0, b"hello")?;
+    /// let ro = SharedMemory::options().read_only(true).open(shm.name())?.map()?;
+    /// assert_eq!(ro.write_at(0, b"x").unwrap_err().kind(), ipc::ErrorKind::PermissionDenied);
+    /// shm.unlink()?;
+    /// # Ok::<(), ipc::Error>(())
+    /// ```
     #[doc(alias = "mmap")]
     pub fn map(&self) -> Result<Mapping> {
         let size = self.size()?;
@@ -397,6 +482,19 @@ impl SharedMemory {
     /// [`ErrorKind::NotFound`] (`ENOENT`) if the name is already gone;
     /// [`ErrorKind::PermissionDenied`] (`EACCES`) if this process may not
     /// remove it. Other OS errors are reported as [`ErrorKind::Other`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ipc::{ErrorKind, SharedMemory};
+    ///
+    /// let shm = SharedMemory::options().size(64).create_unique("/doc.shm-unlink-method")?;
+    /// let map = shm.map()?;
+    /// shm.unlink()?;
+    /// map.write_at(0, b"still mapped")?;
+    /// assert_eq!(SharedMemory::open(shm.name()).unwrap_err().kind(), ErrorKind::NotFound);
+    /// # Ok::<(), ipc::Error>(())
+    /// ```
     #[doc(alias = "shm_unlink")]
     pub fn unlink(&self) -> Result<()> {
         unlink_checked(&self.name)
@@ -408,6 +506,19 @@ impl SharedMemory {
     /// # Errors
     ///
     /// OS errors of `close` are reported as [`ErrorKind::Other`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ipc::SharedMemory;
+    ///
+    /// let shm = SharedMemory::options().size(4096).create_unique("/doc.shm-close")?;
+    /// let map = shm.map()?;
+    /// SharedMemory::open(shm.name())?.close()?;
+    /// map.write_at(0, b"fine")?; // mappings outlive handles
+    /// shm.unlink()?;
+    /// # Ok::<(), ipc::Error>(())
+    /// ```
     pub fn close(self) -> Result<()> {
         let SharedMemory { fd, name, .. } = self;
         sys::close(fd).map_err(|e| Error::os("close", Some(&name), e))

@@ -103,6 +103,19 @@ impl MessageQueue {
     /// # Errors
     ///
     /// As [`MessageQueueOptions::open`]; [`ErrorKind::NotFound`] if it does not exist.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ipc::MessageQueue;
+    ///
+    /// let mq = MessageQueue::options().max_messages(2).max_message_size(16).create_unique("/doc.mq-open")?;
+    /// let other = MessageQueue::open(mq.name())?;
+    /// other.send(b"hi", 0)?;
+    /// assert_eq!(mq.receive()?.0, b"hi");
+    /// mq.unlink()?;
+    /// # Ok::<(), ipc::Error>(())
+    /// ```
     #[doc(alias = "mq_open")]
     pub fn open(name: &str) -> Result<MessageQueue> {
         MessageQueue::options().open(name)
@@ -114,6 +127,19 @@ impl MessageQueue {
     /// # Errors
     ///
     /// As [`MessageQueueOptions::open`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ipc::MessageQueue;
+    /// # let name = format!("/doc.mq-create.{}", std::process::id());
+    /// let mq = MessageQueue::create(&name)?; // the system's default limits
+    /// assert_eq!(mq.max_messages(), ipc::consts::queue_messages_max_default());
+    /// let again = MessageQueue::create(&name)?; // exists: opened
+    /// assert_eq!(again.max_message_size(), mq.max_message_size());
+    /// mq.unlink()?;
+    /// # Ok::<(), ipc::Error>(())
+    /// ```
     #[doc(alias = "mq_open")]
     pub fn create(name: &str) -> Result<MessageQueue> {
         MessageQueue::options().create(true).open(name)
@@ -125,6 +151,17 @@ impl MessageQueue {
     /// # Errors
     ///
     /// As [`MessageQueueOptions::open`]; [`ErrorKind::AlreadyExists`] if it exists.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ipc::{ErrorKind, MessageQueue};
+    /// # let name = format!("/doc.mq-create-new.{}", std::process::id());
+    /// let mq = MessageQueue::create_new(&name)?;
+    /// assert_eq!(MessageQueue::create_new(&name).unwrap_err().kind(), ErrorKind::AlreadyExists);
+    /// mq.unlink()?;
+    /// # Ok::<(), ipc::Error>(())
+    /// ```
     #[doc(alias = "mq_open")]
     pub fn create_new(name: &str) -> Result<MessageQueue> {
         MessageQueue::options().create_new(true).open(name)
@@ -147,6 +184,20 @@ impl MessageQueue {
     /// - [`ErrorKind::Busy`] (`EAGAIN`): the queue is full and the handle
     ///   is non-blocking.
     /// - Other OS errors are reported as [`ErrorKind::Other`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ipc::MessageQueue;
+    ///
+    /// let mq = MessageQueue::options().max_messages(2).max_message_size(16).create_unique("/doc.mq-send")?;
+    /// mq.send(b"job", 3)?;
+    /// assert_eq!(mq.current_messages()?, 1);
+    /// let err = mq.send(&[0; 17], 0).unwrap_err(); // longer than max_message_size
+    /// assert_eq!(err.kind(), ipc::ErrorKind::InvalidInput);
+    /// mq.unlink()?;
+    /// # Ok::<(), ipc::Error>(())
+    /// ```
     #[doc(alias = "mq_send")]
     pub fn send(&self, message: &[u8], priority: u32) -> Result<()> {
         self.send_with(message, priority, Wait::Block)
@@ -158,6 +209,19 @@ impl MessageQueue {
     /// # Errors
     ///
     /// As [`send`](Self::send); [`ErrorKind::Busy`] when the queue is full.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ipc::MessageQueue;
+    ///
+    /// let mq = MessageQueue::options().max_messages(2).max_message_size(16).create_unique("/doc.mq-try-send")?;
+    /// mq.try_send(b"1", 0)?;
+    /// mq.try_send(b"2", 0)?;
+    /// assert_eq!(mq.try_send(b"3", 0).unwrap_err().kind(), ipc::ErrorKind::Busy); // full
+    /// mq.unlink()?;
+    /// # Ok::<(), ipc::Error>(())
+    /// ```
     pub fn try_send(&self, message: &[u8], priority: u32) -> Result<()> {
         self.send_with(message, priority, Wait::Try)
     }
@@ -170,6 +234,21 @@ impl MessageQueue {
     ///
     /// As [`send`](Self::send); [`ErrorKind::Busy`] (`ETIMEDOUT`) when the
     /// time is up.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ipc::MessageQueue;
+    ///
+    /// let mq = MessageQueue::options().max_messages(2).max_message_size(16).create_unique("/doc.mq-send-timeout")?;
+    /// use std::time::Duration;
+    /// mq.send(b"1", 0)?;
+    /// mq.send(b"2", 0)?;
+    /// let err = mq.send_timeout(b"3", 0, Duration::from_millis(10)).unwrap_err();
+    /// assert_eq!(err.kind(), ipc::ErrorKind::Busy);
+    /// mq.unlink()?;
+    /// # Ok::<(), ipc::Error>(())
+    /// ```
     #[doc(alias = "mq_timedsend")]
     pub fn send_timeout(&self, message: &[u8], priority: u32, timeout: Duration) -> Result<()> {
         self.send_with(message, priority, Wait::from_timeout(timeout))
@@ -221,6 +300,19 @@ impl MessageQueue {
     /// - [`ErrorKind::Busy`] (`EAGAIN`): the queue is empty and the handle is
     ///   non-blocking.
     /// - Other OS errors are reported as [`ErrorKind::Other`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ipc::MessageQueue;
+    ///
+    /// let mq = MessageQueue::options().max_messages(2).max_message_size(16).create_unique("/doc.mq-receive")?;
+    /// mq.send(b"low", 1)?;
+    /// mq.send(b"high", 7)?;
+    /// assert_eq!(mq.receive()?, (b"high".to_vec(), 7));
+    /// mq.unlink()?;
+    /// # Ok::<(), ipc::Error>(())
+    /// ```
     #[doc(alias = "mq_receive")]
     pub fn receive(&self) -> Result<(Vec<u8>, u32)> {
         self.receive_vec(Wait::Block)
@@ -232,6 +324,19 @@ impl MessageQueue {
     /// # Errors
     ///
     /// As [`receive`](Self::receive); [`ErrorKind::Busy`] when the queue is empty.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ipc::MessageQueue;
+    ///
+    /// let mq = MessageQueue::options().max_messages(2).max_message_size(16).create_unique("/doc.mq-try-receive")?;
+    /// assert_eq!(mq.try_receive().unwrap_err().kind(), ipc::ErrorKind::Busy);
+    /// mq.send(b"x", 0)?;
+    /// assert_eq!(mq.try_receive()?.0, b"x");
+    /// mq.unlink()?;
+    /// # Ok::<(), ipc::Error>(())
+    /// ```
     pub fn try_receive(&self) -> Result<(Vec<u8>, u32)> {
         self.receive_vec(Wait::Try)
     }
@@ -243,6 +348,19 @@ impl MessageQueue {
     ///
     /// As [`receive`](Self::receive); [`ErrorKind::Busy`] (`ETIMEDOUT`) when
     /// the time is up.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ipc::MessageQueue;
+    ///
+    /// let mq = MessageQueue::options().max_messages(2).max_message_size(16).create_unique("/doc.mq-receive-timeout")?;
+    /// use std::time::Duration;
+    /// let err = mq.receive_timeout(Duration::from_millis(10)).unwrap_err();
+    /// assert_eq!(err.kind(), ipc::ErrorKind::Busy);
+    /// mq.unlink()?;
+    /// # Ok::<(), ipc::Error>(())
+    /// ```
     #[doc(alias = "mq_timedreceive")]
     pub fn receive_timeout(&self, timeout: Duration) -> Result<(Vec<u8>, u32)> {
         self.receive_vec(Wait::from_timeout(timeout))
@@ -257,6 +375,20 @@ impl MessageQueue {
     /// [`ErrorKind::InvalidInput`] if `buf` is shorter than
     /// [`max_message_size`](Self::max_message_size) (the kernel refuses such
     /// buffers, whatever the message); otherwise as [`receive`](Self::receive).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ipc::MessageQueue;
+    ///
+    /// let mq = MessageQueue::options().max_messages(2).max_message_size(16).create_unique("/doc.mq-receive-into")?;
+    /// let mut buf = [0u8; 16]; // at least max_message_size
+    /// mq.send(b"abc", 2)?;
+    /// let (len, priority) = mq.receive_into(&mut buf)?;
+    /// assert_eq!((&buf[..len], priority), (&b"abc"[..], 2));
+    /// mq.unlink()?;
+    /// # Ok::<(), ipc::Error>(())
+    /// ```
     #[doc(alias = "mq_receive")]
     pub fn receive_into(&self, buf: &mut [u8]) -> Result<(usize, u32)> {
         self.receive_into_with(buf, Wait::Block)
@@ -268,6 +400,20 @@ impl MessageQueue {
     ///
     /// As [`receive_into`](Self::receive_into); [`ErrorKind::Busy`] when the
     /// queue is empty.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ipc::MessageQueue;
+    ///
+    /// let mq = MessageQueue::options().max_messages(2).max_message_size(16).create_unique("/doc.mq-try-receive-into")?;
+    /// let mut buf = [0u8; 16];
+    /// assert!(mq.try_receive_into(&mut buf).is_err());
+    /// mq.send(b"x", 0)?;
+    /// assert_eq!(mq.try_receive_into(&mut buf)?, (1, 0));
+    /// mq.unlink()?;
+    /// # Ok::<(), ipc::Error>(())
+    /// ```
     pub fn try_receive_into(&self, buf: &mut [u8]) -> Result<(usize, u32)> {
         self.receive_into_with(buf, Wait::Try)
     }
@@ -278,6 +424,20 @@ impl MessageQueue {
     ///
     /// As [`receive_into`](Self::receive_into); [`ErrorKind::Busy`]
     /// (`ETIMEDOUT`) when the time is up.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ipc::MessageQueue;
+    ///
+    /// let mq = MessageQueue::options().max_messages(2).max_message_size(16).create_unique("/doc.mq-receive-into-timeout")?;
+    /// use std::time::Duration;
+    /// let mut buf = [0u8; 16];
+    /// mq.send(b"x", 4)?;
+    /// assert_eq!(mq.receive_into_timeout(&mut buf, Duration::from_secs(1))?, (1, 4));
+    /// mq.unlink()?;
+    /// # Ok::<(), ipc::Error>(())
+    /// ```
     #[doc(alias = "mq_timedreceive")]
     pub fn receive_into_timeout(&self, buf: &mut [u8], timeout: Duration) -> Result<(usize, u32)> {
         self.receive_into_with(buf, Wait::from_timeout(timeout))
@@ -335,6 +495,19 @@ impl MessageQueue {
     /// # Errors
     ///
     /// OS errors are reported as [`ErrorKind::Other`]; none is expected.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ipc::MessageQueue;
+    ///
+    /// let mq = MessageQueue::options().max_messages(2).max_message_size(16).create_unique("/doc.mq-current")?;
+    /// mq.send(b"1", 0)?;
+    /// mq.send(b"2", 0)?;
+    /// assert_eq!(mq.current_messages()?, 2);
+    /// mq.unlink()?;
+    /// # Ok::<(), ipc::Error>(())
+    /// ```
     #[doc(alias = "mq_getattr")]
     pub fn current_messages(&self) -> Result<usize> {
         Ok(self.attr()?.current_messages)
@@ -368,6 +541,19 @@ impl MessageQueue {
     /// # Errors
     ///
     /// OS errors are reported as [`ErrorKind::Other`]; none is expected.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ipc::MessageQueue;
+    ///
+    /// let mq = MessageQueue::options().max_messages(2).max_message_size(16).create_unique("/doc.mq-blocking")?;
+    /// assert!(mq.is_blocking()?);
+    /// mq.set_blocking(false)?;
+    /// assert_eq!(mq.receive().unwrap_err().kind(), ipc::ErrorKind::Busy); // at once
+    /// mq.unlink()?;
+    /// # Ok::<(), ipc::Error>(())
+    /// ```
     #[doc(alias = "mq_setattr")]
     pub fn set_blocking(&self, blocking: bool) -> Result<()> {
         mq::set_nonblocking(self.fd.as_fd(), !blocking).map_err(|e| self.error("mq_setattr", e))
@@ -398,6 +584,19 @@ impl MessageQueue {
     /// [`ErrorKind::NotFound`] (`ENOENT`) if the name is already gone;
     /// [`ErrorKind::PermissionDenied`] (`EACCES`) if this process may not
     /// remove it. Other OS errors are reported as [`ErrorKind::Other`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ipc::{ErrorKind, MessageQueue};
+    ///
+    /// let mq = MessageQueue::options().max_message_size(8).create_unique("/doc.mq-unlink-method")?;
+    /// mq.send(b"kept", 0)?;
+    /// mq.unlink()?;
+    /// assert_eq!(mq.receive()?.0, b"kept"); // the handle still works
+    /// assert_eq!(MessageQueue::open(mq.name()).unwrap_err().kind(), ErrorKind::NotFound);
+    /// # Ok::<(), ipc::Error>(())
+    /// ```
     #[doc(alias = "mq_unlink")]
     pub fn unlink(&self) -> Result<()> {
         unlink_checked(&self.name)
@@ -410,6 +609,18 @@ impl MessageQueue {
     /// # Errors
     ///
     /// OS errors are reported as [`ErrorKind::Other`]; none is expected.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ipc::MessageQueue;
+    ///
+    /// let mq = MessageQueue::options().max_messages(2).max_message_size(16).create_unique("/doc.mq-close")?;
+    /// let other = MessageQueue::open(mq.name())?;
+    /// other.close()?; // reports what Drop would ignore
+    /// mq.unlink()?;
+    /// # Ok::<(), ipc::Error>(())
+    /// ```
     #[doc(alias = "mq_close")]
     pub fn close(self) -> Result<()> {
         let MessageQueue {

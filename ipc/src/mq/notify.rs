@@ -39,6 +39,21 @@ impl MessageQueue {
     ///   (1 ..= [`crate::consts::user_signal_max`]).
     /// - [`ErrorKind::Busy`](crate::ErrorKind::Busy) (`EBUSY`): another process is registered.
     /// - Other OS errors are reported as [`ErrorKind::Other`](crate::ErrorKind::Other).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ipc::MessageQueue;
+    ///
+    /// let mq = MessageQueue::options().max_messages(2).max_message_size(8).create_unique("/doc.notify-signal")?;
+    /// // Deliver SIGRTMIN to this process when a message arrives in the empty
+    /// // queue (install a handler or block and wait for it first).
+    /// mq.notify_signal(ipc::consts::user_signal_min())?;
+    /// mq.cancel_notification()?;
+    /// assert_eq!(mq.notify_signal(0).unwrap_err().kind(), ipc::ErrorKind::InvalidInput);
+    /// mq.unlink()?;
+    /// # Ok::<(), ipc::Error>(())
+    /// ```
     #[doc(alias = "mq_notify")]
     pub fn notify_signal(&self, signal: i32) -> Result<()> {
         const OP: &str = "mq_notify";
@@ -116,6 +131,19 @@ impl MessageQueue {
     /// # Errors
     ///
     /// OS errors are reported as [`ErrorKind::Other`](crate::ErrorKind::Other); none is expected.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ipc::MessageQueue;
+    ///
+    /// let mq = MessageQueue::options().max_messages(2).max_message_size(8).create_unique("/doc.notify-cancel")?;
+    /// mq.notify_callback(|| unreachable!("cancelled before any message"))?;
+    /// mq.cancel_notification()?; // the closure is dropped here
+    /// mq.send(b"x", 0)?;
+    /// mq.unlink()?;
+    /// # Ok::<(), ipc::Error>(())
+    /// ```
     #[doc(alias = "mq_notify")]
     pub fn cancel_notification(&self) -> Result<()> {
         let mut slot = self.lock_notification();

@@ -136,6 +136,20 @@ impl MessageQueueOptions {
     /// - Other OS errors are reported as [`ErrorKind::Other`]: `EMFILE` also
     ///   when the user's `RLIMIT_MSGQUEUE` bytes are used up, `ENOSPC` when
     ///   `/proc/sys/fs/mqueue/queues_max` queues exist.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ipc::MessageQueue;
+    /// # let name = format!("/doc.mq-options-open.{}", std::process::id());
+    /// let writer = MessageQueue::options().create(true).read(false).max_message_size(32).open(&name)?;
+    /// let reader = MessageQueue::options().write(false).open(&name)?;
+    /// writer.send(b"one way", 0)?;
+    /// assert_eq!(reader.receive()?.0, b"one way");
+    /// assert_eq!(writer.receive().unwrap_err().kind(), ipc::ErrorKind::PermissionDenied);
+    /// writer.unlink()?;
+    /// # Ok::<(), ipc::Error>(())
+    /// ```
     #[doc(alias = "mq_open")]
     pub fn open(self, name: &str) -> Result<MessageQueue> {
         let name = checked_name(OPEN, name, Kind::MessageQueue)?;
@@ -150,6 +164,17 @@ impl MessageQueueOptions {
     ///
     /// As [`open`](Self::open); [`ErrorKind::InvalidName`] when the prefix
     /// does not make a valid name.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ipc::MessageQueue;
+    ///
+    /// let mq = MessageQueue::options().max_message_size(8).create_unique("/doc.mq-unique")?;
+    /// assert!(mq.name().starts_with("/doc.mq-unique."));
+    /// mq.unlink()?;
+    /// # Ok::<(), ipc::Error>(())
+    /// ```
     pub fn create_unique(self, prefix: &str) -> Result<MessageQueue> {
         let opts = self.create_new(true);
         create_unique(OPEN, prefix, Kind::MessageQueue, |name| {

@@ -157,6 +157,19 @@ impl Semaphore {
     ///
     /// OS errors are reported as [`ErrorKind::Other`]; with a handle from
     /// this crate none is expected.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ipc::Semaphore;
+    ///
+    /// let sem = Semaphore::options().initial_value(1).create_unique("/doc.acquire")?;
+    /// sem.acquire()?;
+    /// assert_eq!(sem.value()?, 0);
+    /// sem.release()?;
+    /// sem.unlink()?;
+    /// # Ok::<(), ipc::Error>(())
+    /// ```
     #[doc(alias = "sem_wait")]
     #[inline]
     pub fn acquire(&self) -> Result<()> {
@@ -181,6 +194,18 @@ impl Semaphore {
     ///
     /// [`ErrorKind::Busy`] (`EAGAIN`) when the value is 0. Other OS errors are
     /// reported as [`ErrorKind::Other`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ipc::Semaphore;
+    ///
+    /// let sem = Semaphore::options().initial_value(1).create_unique("/doc.try-acquire")?;
+    /// sem.try_acquire()?;
+    /// assert_eq!(sem.try_acquire().unwrap_err().kind(), ipc::ErrorKind::Busy);
+    /// sem.unlink()?;
+    /// # Ok::<(), ipc::Error>(())
+    /// ```
     #[doc(alias = "sem_trywait")]
     #[inline]
     pub fn try_acquire(&self) -> Result<()> {
@@ -268,6 +293,20 @@ impl Semaphore {
     /// # Errors
     ///
     /// As [`try_acquire`](Self::try_acquire).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ipc::Semaphore;
+    ///
+    /// let sem = Semaphore::options().initial_value(1).create_unique("/doc.try-lock")?;
+    /// let guard = sem.try_lock()?;
+    /// assert!(sem.try_lock().is_err());
+    /// drop(guard);
+    /// assert!(sem.try_lock().is_ok());
+    /// sem.unlink()?;
+    /// # Ok::<(), ipc::Error>(())
+    /// ```
     #[inline]
     pub fn try_lock(&self) -> Result<SemaphoreGuard<'_>> {
         self.try_acquire().map(|()| SemaphoreGuard::new(self))
@@ -279,6 +318,20 @@ impl Semaphore {
     /// # Errors
     ///
     /// As [`acquire_timeout`](Self::acquire_timeout).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ipc::Semaphore;
+    ///
+    /// let sem = Semaphore::options().initial_value(1).create_unique("/doc.lock-timeout")?;
+    /// use std::time::Duration;
+    /// let _held = sem.lock()?;
+    /// let err = sem.lock_timeout(Duration::from_millis(10)).unwrap_err();
+    /// assert_eq!(err.kind(), ipc::ErrorKind::Busy);
+    /// sem.unlink()?;
+    /// # Ok::<(), ipc::Error>(())
+    /// ```
     pub fn lock_timeout(&self, timeout: Duration) -> Result<SemaphoreGuard<'_>> {
         self.acquire_timeout(timeout)
             .map(|()| SemaphoreGuard::new(self))
@@ -291,6 +344,19 @@ impl Semaphore {
     /// [`ErrorKind::InvalidInput`] (`EOVERFLOW`) when the value is already
     /// [`SEMAPHORE_VALUE_MAX`]; the value is left unchanged. Other OS errors
     /// are reported as [`ErrorKind::Other`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ipc::Semaphore;
+    ///
+    /// let sem = Semaphore::options().initial_value(0).create_unique("/doc.release")?;
+    /// sem.release()?;
+    /// sem.release()?;
+    /// assert_eq!(sem.value()?, 2);
+    /// sem.unlink()?;
+    /// # Ok::<(), ipc::Error>(())
+    /// ```
     #[doc(alias = "sem_post")]
     #[inline]
     pub fn release(&self) -> Result<()> {
@@ -314,6 +380,17 @@ impl Semaphore {
     /// [`ErrorKind::Unsupported`] on macOS, which lacks `sem_getvalue`
     /// ([`crate::consts::SEMAPHORE_VALUE_SUPPORTED`]). Other OS errors are
     /// reported as [`ErrorKind::Other`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ipc::Semaphore;
+    ///
+    /// let sem = Semaphore::options().initial_value(3).create_unique("/doc.value")?;
+    /// assert_eq!(sem.value()?, 3);
+    /// sem.unlink()?;
+    /// # Ok::<(), ipc::Error>(())
+    /// ```
     #[doc(alias = "sem_getvalue")]
     #[inline]
     pub fn value(&self) -> Result<u32> {
@@ -387,6 +464,18 @@ impl Semaphore {
     /// [`ErrorKind::NotFound`] (`ENOENT`) if the name is already gone;
     /// [`ErrorKind::PermissionDenied`] (`EACCES`) if this process may not
     /// remove it. Other OS errors are reported as [`ErrorKind::Other`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ipc::{ErrorKind, Semaphore};
+    ///
+    /// let sem = Semaphore::options().initial_value(1).create_unique("/doc.sem-unlink-method")?;
+    /// sem.unlink()?;
+    /// sem.acquire()?; // the handle still works
+    /// assert_eq!(Semaphore::open(sem.name()).unwrap_err().kind(), ErrorKind::NotFound);
+    /// # Ok::<(), ipc::Error>(())
+    /// ```
     #[doc(alias = "sem_unlink")]
     pub fn unlink(&self) -> Result<()> {
         unlink_checked(&self.name)
@@ -398,6 +487,18 @@ impl Semaphore {
     /// # Errors
     ///
     /// OS errors are reported as [`ErrorKind::Other`]; none is expected.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ipc::Semaphore;
+    ///
+    /// let sem = Semaphore::options().initial_value(0).create_unique("/doc.close")?;
+    /// let other = Semaphore::open(sem.name())?;
+    /// other.close()?; // the semaphore stays
+    /// sem.unlink()?;
+    /// # Ok::<(), ipc::Error>(())
+    /// ```
     #[doc(alias = "sem_close")]
     pub fn close(self) -> Result<()> {
         let Semaphore { raw, name, .. } = self;

@@ -111,6 +111,17 @@ impl SemaphoreOptions {
     ///   this process.
     /// - Other OS errors (`EMFILE`, `ENFILE`, `ENOMEM`...) are reported as
     ///   [`ErrorKind::Other`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ipc::Semaphore;
+    /// # let name = format!("/doc.sem-options-open.{}", std::process::id());
+    /// let sem = Semaphore::options().create(true).mode(0o644).initial_value(2).open(&name)?;
+    /// assert_eq!(Semaphore::options().open(&name)?.value()?, 2);
+    /// sem.unlink()?;
+    /// # Ok::<(), ipc::Error>(())
+    /// ```
     #[doc(alias = "sem_open")]
     pub fn open(self, name: &str) -> Result<Semaphore> {
         let name = checked_name(OPEN, name, Kind::Semaphore)?;
@@ -129,6 +140,17 @@ impl SemaphoreOptions {
     /// As [`open`](Self::open); [`ErrorKind::InvalidName`] when the prefix
     /// does not make a valid name (it must start with `/` and leave room for
     /// the 17 bytes added).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ipc::Semaphore;
+    ///
+    /// let sem = Semaphore::options().create_unique("/doc.sem-unique")?;
+    /// assert!(sem.name().starts_with("/doc.sem-unique."));
+    /// sem.unlink()?;
+    /// # Ok::<(), ipc::Error>(())
+    /// ```
     pub fn create_unique(self, prefix: &str) -> Result<Semaphore> {
         let opts = self.create_new(true);
         create_unique(OPEN, prefix, Kind::Semaphore, |name| {

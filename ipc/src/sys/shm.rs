@@ -142,6 +142,19 @@ impl Mapping {
     }
 
     /// The length of the mapping in bytes: the object's size when it was mapped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ipc::SharedMemory;
+    ///
+    /// let shm = SharedMemory::options().size(64).create_unique("/doc.len")?;
+    /// let map = shm.map()?;
+    /// assert_eq!(map.len(), 64);
+    /// assert!(!map.is_empty());
+    /// shm.unlink()?;
+    /// # Ok::<(), ipc::Error>(())
+    /// ```
     #[must_use]
     pub fn len(&self) -> usize {
         self.len
@@ -184,6 +197,22 @@ impl Mapping {
     /// the mapping or of the object (shrunk by another process since it was
     /// mapped); nothing is copied then. Other OS errors of the size check
     /// (`fstat`) are reported as [`ErrorKind::Other`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ipc::SharedMemory;
+    ///
+    /// let shm = SharedMemory::options().size(64).create_unique("/doc.read-at")?;
+    /// let map = shm.map()?;
+    /// map.write_at(10, b"abc")?;
+    /// let mut buf = [0u8; 3];
+    /// map.read_at(10, &mut buf)?;
+    /// assert_eq!(&buf, b"abc");
+    /// assert!(map.read_at(62, &mut buf).is_err()); // past the end: nothing copied
+    /// shm.unlink()?;
+    /// # Ok::<(), ipc::Error>(())
+    /// ```
     pub fn read_at(&self, offset: usize, buf: &mut [u8]) -> Result<()> {
         self.check_range("read", offset, buf.len())?;
         // SAFETY: `offset + buf.len() <= self.len` and within the object's
@@ -208,6 +237,19 @@ impl Mapping {
     /// [`ErrorKind::InvalidInput`] if `offset + data.len()` is past the end
     /// of the mapping or of the object. Nothing is copied then. Other OS
     /// errors of the size check are reported as [`ErrorKind::Other`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ipc::SharedMemory;
+    ///
+    /// let shm = SharedMemory::options().size(64).create_unique("/doc.write-at")?;
+    /// let map = shm.map()?;
+    /// map.write_at(60, b"four")?;
+    /// assert_eq!(map.write_at(61, b"four").unwrap_err().kind(), ipc::ErrorKind::InvalidInput);
+    /// shm.unlink()?;
+    /// # Ok::<(), ipc::Error>(())
+    /// ```
     pub fn write_at(&self, offset: usize, data: &[u8]) -> Result<()> {
         if !self.writable {
             return Err(Error::new(
@@ -276,6 +318,21 @@ impl Mapping {
     /// memory, and no process may shrink the object below `len()` bytes.
     /// Writes would break the promise that `&[u8]` does not change; a
     /// shrink would make reads raise `SIGBUS`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ipc::SharedMemory;
+    ///
+    /// let shm = SharedMemory::options().size(64).create_unique("/doc.as-slice")?;
+    /// let map = shm.map()?;
+    /// map.write_at(0, b"hi")?;
+    /// // SAFETY: no other thread or process writes this object meanwhile.
+    /// let bytes = unsafe { map.as_slice() };
+    /// assert_eq!(&bytes[..2], b"hi");
+    /// shm.unlink()?;
+    /// # Ok::<(), ipc::Error>(())
+    /// ```
     #[must_use]
     pub unsafe fn as_slice(&self) -> &[u8] {
         // SAFETY: `ptr` is valid for `len` bytes of mapped memory while
@@ -293,6 +350,22 @@ impl Mapping {
     /// and no process may shrink the object below `len()` bytes. The mapping
     /// must be writable ([`is_writable`](Mapping::is_writable)): writing a
     /// read-only mapping raises `SIGSEGV`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ipc::SharedMemory;
+    ///
+    /// let shm = SharedMemory::options().size(64).create_unique("/doc.as-mut-slice")?;
+    /// let mut map = shm.map()?;
+    /// // SAFETY: nothing else reads or writes this object meanwhile, and it is writable.
+    /// unsafe { map.as_mut_slice()[..2].copy_from_slice(b"ok") };
+    /// let mut buf = [0u8; 2];
+    /// map.read_at(0, &mut buf)?;
+    /// assert_eq!(&buf, b"ok");
+    /// shm.unlink()?;
+    /// # Ok::<(), ipc::Error>(())
+    /// ```
     #[must_use]
     pub unsafe fn as_mut_slice(&mut self) -> &mut [u8] {
         // SAFETY: `ptr` is valid for `len` bytes while `self` lives, `&mut
@@ -309,6 +382,19 @@ impl Mapping {
     /// # Errors
     ///
     /// OS errors are reported as [`ErrorKind::Other`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ipc::SharedMemory;
+    ///
+    /// let shm = SharedMemory::options().size(64).create_unique("/doc.flush")?;
+    /// let map = shm.map()?;
+    /// map.write_at(0, b"durable")?;
+    /// map.flush()?;
+    /// shm.unlink()?;
+    /// # Ok::<(), ipc::Error>(())
+    /// ```
     #[doc(alias = "msync")]
     pub fn flush(&self) -> Result<()> {
         // SAFETY: `ptr..ptr+len` is exactly the region mmap returned, still
