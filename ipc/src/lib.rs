@@ -8,19 +8,27 @@
 //! Python's `posix_ipc` 1.3 does, and its objects are the same kernel
 //! objects, so a Rust process, a Python process and a C program can share them.
 //!
-//! ```
-//! use ipc::Semaphore;
+//! A named semaphore is declared once, as a type, its name checked by the
+//! compiler; [`critical!`] runs a block under it:
 //!
-//! // A lock shared by every process that opens "/my-app.lock" (here with a
-//! // unique name, so the example can run alongside itself).
-//! let lock = Semaphore::options().initial_value(1).create_unique("/my-app.lock")?;
-//! {
-//!     let _guard = lock.lock()?;
-//!     // ... the critical section: at most one process is here ...
-//! }
-//! lock.unlink()?;
+//! ```
+//! #[ipc::named_semaphore(name = "/ipc-crate-doc.lock", initial = 1)]
+//! struct AppLock;
+//!
+//! let total = ipc::critical!(AppLock => {
+//!     // ... at most one process of the application is here ...
+//!     40 + 2
+//! })?;
+//! assert_eq!(total, 42);
+//! AppLock::unlink()?; // names outlive processes
 //! # Ok::<(), ipc::Error>(())
 //! ```
+//!
+//! The handles: [`Semaphore`] (with [`SemaphoreGuard`]), [`SharedMemory`]
+//! (with [`Mapping`]) and, on Linux, [`MessageQueue`]; each has an options
+//! builder. [`consts`] holds posix_ipc's constants, [`name`] the rules for
+//! names. `RELIABILITY.md` in the repository lists the guarantees and the
+//! tests that prove them.
 //!
 //! Names follow the portable rules of [`name`]: `/` then 1 to 251 (semaphores)
 //! or 255 bytes, without another `/` or a NUL. Every constructor checks them
