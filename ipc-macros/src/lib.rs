@@ -7,7 +7,9 @@ use proc_macro::TokenStream;
 mod args;
 mod expand;
 // The name rules are ipc's own source file, so that the compile-time checks
-// and the runtime checks cannot drift apart.
+// and the runtime checks cannot drift apart. (A crates.io release must ship a
+// copy of that file inside this crate: `cargo package` only takes files under
+// the package directory.)
 #[path = "../../ipc/src/name.rs"]
 #[allow(dead_code, unreachable_pub)]
 mod name;
