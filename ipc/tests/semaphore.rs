@@ -434,3 +434,18 @@ fn spinning_waits_behave_like_blocking_ones() {
     pong.set_spin(Duration::ZERO);
     assert_eq!(pong.spin(), Duration::ZERO);
 }
+
+/// `SemaphoreGuard::unlock` reports what dropping the guard would ignore.
+#[test]
+fn guard_unlock_reports_errors() {
+    let name = Name::sem("unlock");
+    let sem = Semaphore::create_new(&name, SEMAPHORE_VALUE_MAX).unwrap();
+    let guard = sem.lock().unwrap();
+    sem.release().unwrap(); // someone gave back a unit they never took
+    let err = guard.unlock().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert_eq!(sem.value().unwrap(), SEMAPHORE_VALUE_MAX);
+    let guard = sem.lock().unwrap();
+    guard.unlock().unwrap();
+    assert_eq!(sem.value().unwrap(), SEMAPHORE_VALUE_MAX);
+}

@@ -616,6 +616,31 @@ impl<'a> SemaphoreGuard<'a> {
     pub fn semaphore(&self) -> &'a Semaphore {
         self.sem
     }
+
+    /// Releases the unit now and reports the result, which dropping the
+    /// guard would ignore.
+    ///
+    /// # Errors
+    ///
+    /// As [`Semaphore::release`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ipc::Semaphore;
+    ///
+    /// let sem = Semaphore::options().initial_value(1).create_unique("/doc.unlock")?;
+    /// let guard = sem.lock()?;
+    /// guard.unlock()?;
+    /// assert_eq!(sem.value()?, 1);
+    /// sem.unlink()?;
+    /// # Ok::<(), ipc::Error>(())
+    /// ```
+    pub fn unlock(self) -> Result<()> {
+        let sem = self.sem;
+        std::mem::forget(self);
+        sem.release()
+    }
 }
 
 impl Drop for SemaphoreGuard<'_> {
