@@ -244,12 +244,13 @@ impl Semaphore {
         if timeout.is_zero() {
             return self.try_acquire();
         }
+        if self.raw.try_wait().is_ok() {
+            return Ok(());
+        }
         let Some(deadline) = Deadline::after(timeout) else {
-            return self.acquire();
+            return self.acquire_contended();
         };
-        if self.raw.try_wait().is_ok()
-            || (self.spin.enabled() && self.spin.acquire(&self.raw, Some(timeout)))
-        {
+        if self.spin.enabled() && self.spin.acquire(&self.raw, Some(timeout)) {
             return Ok(());
         }
         deadline::retry_until(&deadline, Sem::WAIT_CLOCK, |at| self.raw.wait_until(at)).map_err(
