@@ -24,25 +24,8 @@ type Interleaved = Vec<(String, f64, f64)>;
 /// median of each: both see the same machine, so their ratio is steadier
 /// than that of two criterion runs made one after the other.
 fn ab(out: &mut Interleaved, name: &str, raw: &mut dyn FnMut(), ipc: &mut dyn FnMut()) {
-    const ROUNDS: usize = 31;
-    const BLOCK: u32 = 20_000;
-    let time = |f: &mut dyn FnMut()| {
-        let t = std::time::Instant::now();
-        for _ in 0..BLOCK {
-            f();
-        }
-        t.elapsed().as_secs_f64() * 1e9 / f64::from(BLOCK)
-    };
-    let (mut r, mut i) = (Vec::new(), Vec::new());
-    for _ in 0..ROUNDS {
-        r.push(time(raw));
-        i.push(time(ipc));
-    }
-    let median = |mut v: Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
-    out.push((name.to_owned(), median(r), median(i)));
+    let (raw_ns, ipc_ns) = raw::alternate(31, 20_000, raw, ipc);
+    out.push((name.to_owned(), raw_ns, ipc_ns));
 }
 
 fn group<'a>(c: &'a mut Criterion, name: &str) -> BenchmarkGroup<'a, WallTime> {

@@ -2,6 +2,8 @@
 //! operations) allocate nothing: a counting global allocator proves it. The
 //! file has its own `main`, so no test-harness thread allocates meanwhile.
 
+mod common;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -47,10 +49,13 @@ fn main() {
         .max_message_size(256)
         .create_unique("/ipc-test.alloc")
         .unwrap();
+    // Unlinked on drop too, so a failing assertion leaves nothing behind.
+    let _mq_name = common::Name::adopt(mq.name(), common::Kind::MessageQueue);
     let sem = ipc::Semaphore::options()
         .initial_value(1)
         .create_unique("/ipc-test.alloc")
         .unwrap();
+    let _sem_name = common::Name::adopt(sem.name(), common::Kind::Semaphore);
     let mut buf = [0u8; 256];
     let msg = [1u8; 200];
 

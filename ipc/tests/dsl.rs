@@ -2,23 +2,16 @@
 //! crate linted with clippy pedantic (`.ci/run`): the expansions compile
 //! without warnings. Each test has its own semaphore, unlinked on drop.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
+use common::{Kind, Name};
 use ipc::{ErrorKind, NamedSemaphore};
 
-/// Unlinks `S` when the test ends, pass or fail.
-struct Unlink<S: NamedSemaphore>(std::marker::PhantomData<S>);
-
-impl<S: NamedSemaphore> Unlink<S> {
-    fn new() -> Self {
-        Unlink(std::marker::PhantomData)
-    }
-}
-
-impl<S: NamedSemaphore> Drop for Unlink<S> {
-    fn drop(&mut self) {
-        let _ = S::unlink();
-    }
+/// Unlinks `S`'s semaphore when the test ends, pass or fail.
+fn unlink_on_drop<S: NamedSemaphore>() -> Name {
+    Name::adopt(S::NAME, Kind::Semaphore)
 }
 
 fn value<S: NamedSemaphore>() -> u32 {
@@ -32,7 +25,7 @@ struct Static;
 /// opened with the declared initial value and mode.
 #[test]
 fn one_static_handle_per_process() {
-    let _cleanup = Unlink::<Static>::new();
+    let _cleanup = unlink_on_drop::<Static>();
     let a = Static::semaphore().unwrap();
     let b = <Static as NamedSemaphore>::semaphore().unwrap();
     assert!(std::ptr::eq(a, b));
@@ -54,7 +47,7 @@ struct Retry;
 #[cfg(target_os = "linux")]
 #[test]
 fn failed_open_is_retried() {
-    let _cleanup = Unlink::<Retry>::new();
+    let _cleanup = unlink_on_drop::<Retry>();
     // A zero-length file where the semaphore should be: the open is refused.
     let path = "/dev/shm/sem.ipc-test.dsl.retry";
     std::fs::write(path, b"").unwrap();
@@ -85,7 +78,7 @@ fn question_mark(s: &str) -> Result<u8, Box<dyn std::error::Error>> {
 /// code, and every way out, a panic included, releases the semaphore.
 #[test]
 fn critical_releases_on_every_way_out() {
-    let _cleanup = Unlink::<Exits>::new();
+    let _cleanup = unlink_on_drop::<Exits>();
     assert_eq!(value::<Exits>(), 1);
     assert_eq!(early_return(1).unwrap(), "returned");
     assert_eq!(value::<Exits>(), 1);
@@ -143,7 +136,7 @@ struct Busy;
 /// block does not run.
 #[test]
 fn try_and_timeout_forms_are_busy_when_held() {
-    let _cleanup = Unlink::<Busy>::new();
+    let _cleanup = unlink_on_drop::<Busy>();
     let guard = Busy::lock().unwrap();
     let mut ran = false;
     let err = ipc::critical!(try Busy => { ran = true; }).unwrap_err();
@@ -184,7 +177,7 @@ struct Threads;
 fn threads_exclude_each_other() {
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let _cleanup = Unlink::<Threads>::new();
+    let _cleanup = unlink_on_drop::<Threads>();
     let handles: Vec<_> = (0..4)
         .map(|_| {
             std::thread::spawn(|| {

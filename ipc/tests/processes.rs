@@ -34,7 +34,7 @@ fn main() -> ExitCode {
         }
         return ExitCode::SUCCESS;
     }
-    BEFORE.get_or_init(namespace);
+    BEFORE.get_or_init(common::namespace);
     let tests: [(&str, fn()); 9] = [
         (
             "critical_counter_in_shared_memory",
@@ -132,23 +132,10 @@ static BEFORE: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
 
 /// Every test above unlinked what it created, on success and on failure.
 fn namespace_left_as_found() {
-    assert_eq!(namespace(), BEFORE.get().cloned().unwrap_or_default());
-}
-
-/// The names in /dev/shm and, where the mqueue filesystem is mounted, /dev/mqueue.
-fn namespace() -> Vec<String> {
-    let mut names = Vec::new();
-    for dir in ["/dev/shm", "/dev/mqueue"] {
-        if let Ok(entries) = std::fs::read_dir(dir) {
-            names.extend(
-                entries
-                    .flatten()
-                    .map(|e| format!("{dir}/{}", e.file_name().to_string_lossy())),
-            );
-        }
-    }
-    names.sort();
-    names
+    assert_eq!(
+        common::namespace(),
+        BEFORE.get().cloned().unwrap_or_default()
+    );
 }
 
 /// Data written by one process is read by another, and the reverse.
@@ -362,13 +349,7 @@ const COUNTER_ROUNDS: u64 = 2_500;
 /// Four processes increment one counter in shared memory inside
 /// `critical!`: a read-modify-write that loses updates without the lock.
 fn critical_counter_in_shared_memory() {
-    struct UnlinkLock;
-    impl Drop for UnlinkLock {
-        fn drop(&mut self) {
-            let _ = CounterLock::unlink();
-        }
-    }
-    let _unlink = UnlinkLock;
+    let _unlink = Name::adopt(CounterLock::NAME, common::Kind::Semaphore);
     let name = Name::shm("counter");
     let shm = SharedMemory::create_new(&name, 8).unwrap();
     let children: Vec<_> = (0..COUNTER_PROCESSES)

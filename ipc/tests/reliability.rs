@@ -533,20 +533,12 @@ fn handles_work_after_fork() {
 // ------------------------------------------------------------------ leaks
 
 fn snapshot() -> (usize, usize, Vec<String>) {
-    let count = |dir: &str| std::fs::read_dir(dir).map_or(0, Iterator::count);
+    let fds = std::fs::read_dir("/proc/self/fd").map_or(0, Iterator::count);
     let maps = std::fs::read_to_string("/proc/self/maps")
         .unwrap()
         .lines()
         .count();
-    let mut names: Vec<String> = ["/dev/shm", "/dev/mqueue"]
-        .iter()
-        .filter_map(|d| std::fs::read_dir(d).ok())
-        .flatten()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    (count("/proc/self/fd"), maps, names)
+    (fds, maps, common::namespace())
 }
 
 /// 1000 create/use/unlink cycles of each kind leave the descriptors, the
@@ -580,6 +572,7 @@ fn thousand_cycles_leak_nothing() {
             .max_message_size(8)
             .create_unique("/ipc-test.leak")
             .unwrap();
+        let _mq_name = Name::adopt(mq.name(), common::Kind::MessageQueue);
         mq.send(b"x", 0).unwrap();
         mq.receive().unwrap();
         let counted = Counted(Arc::clone(&dropped));
@@ -602,13 +595,7 @@ struct StressLock;
 
 /// 8 processes × 10 000 critical sections on one counter lose no update.
 fn eight_processes_lose_no_update() {
-    struct Unlink;
-    impl Drop for Unlink {
-        fn drop(&mut self) {
-            let _ = StressLock::unlink();
-        }
-    }
-    let _unlink = Unlink;
+    let _unlink = Name::adopt(StressLock::NAME, common::Kind::Semaphore);
     let name = Name::shm("stress");
     let shm = SharedMemory::create_new(&name, 8).unwrap();
     let map = shm.map().unwrap();

@@ -7,9 +7,16 @@ use std::time::{Duration, Instant};
 
 use ipc::consts;
 use ipc::{ErrorKind, MessageQueue, Semaphore, SharedMemory};
-use ipc_tests::{Name, Peer, py, py_spawn, python};
+use ipc_tests::{Kind, Name, Peer, py, py_spawn, python};
 
 const LONG: Duration = Duration::from_secs(30);
+
+/// Runs the posix_ipc call `call` (with `args[0]` = `name`) and returns the
+/// name of the posix_ipc exception it raised, or "" if it raised none.
+fn py_error(python: &std::path::Path, call: &str, name: &str) -> String {
+    let code = format!("try:\n    {call}\nexcept p.Error as e:\n    print(type(e).__name__)");
+    py(python, &code, &[name])
+}
 
 /// Our constants equal posix_ipc's.
 #[test]
@@ -112,12 +119,10 @@ fn semaphore_unlink_and_exclusive_creation() {
     let Some(python) = python() else { return };
     let name = Name::sem("excl");
     let _sem = Semaphore::create_new(&name, 0).unwrap();
-    let out = py(
-        python,
-        "try:\n    p.Semaphore(args[0], p.O_CREX)\nexcept p.ExistentialError:\n    print('ExistentialError')",
-        &[&name],
+    assert_eq!(
+        py_error(python, "p.Semaphore(args[0], p.O_CREX)", &name),
+        "ExistentialError"
     );
-    assert_eq!(out, "ExistentialError");
     py(python, "p.unlink_semaphore(args[0])", &[&name]);
     assert_eq!(
         Semaphore::open(&name).unwrap_err().kind(),
@@ -130,12 +135,10 @@ fn semaphore_unlink_and_exclusive_creation() {
         ErrorKind::AlreadyExists
     );
     ipc::unlink_semaphore(&name).unwrap();
-    let out = py(
-        python,
-        "try:\n    p.Semaphore(args[0])\nexcept p.ExistentialError:\n    print('ExistentialError')",
-        &[&name],
+    assert_eq!(
+        py_error(python, "p.Semaphore(args[0])", &name),
+        "ExistentialError"
     );
-    assert_eq!(out, "ExistentialError");
 }
 
 /// Python creates shared memory and writes it; Rust opens it, sees the size
@@ -189,12 +192,10 @@ fn shared_memory_unlink_and_exclusive_creation() {
     let Some(python) = python() else { return };
     let name = Name::shm("excl");
     let _shm = SharedMemory::create_new(&name, 16).unwrap();
-    let out = py(
-        python,
-        "try:\n    p.SharedMemory(args[0], p.O_CREX)\nexcept p.ExistentialError:\n    print('ExistentialError')",
-        &[&name],
+    assert_eq!(
+        py_error(python, "p.SharedMemory(args[0], p.O_CREX)", &name),
+        "ExistentialError"
     );
-    assert_eq!(out, "ExistentialError");
     py(python, "p.unlink_shared_memory(args[0])", &[&name]);
     assert_eq!(
         SharedMemory::open(&name).unwrap_err().kind(),
@@ -210,12 +211,10 @@ fn shared_memory_unlink_and_exclusive_creation() {
         ErrorKind::AlreadyExists
     );
     ipc::unlink_shared_memory(&name).unwrap();
-    let out = py(
-        python,
-        "try:\n    p.SharedMemory(args[0])\nexcept p.ExistentialError:\n    print('ExistentialError')",
-        &[&name],
+    assert_eq!(
+        py_error(python, "p.SharedMemory(args[0])", &name),
+        "ExistentialError"
     );
-    assert_eq!(out, "ExistentialError");
 }
 
 /// Python creates a queue and sends with priorities; Rust sees its
@@ -308,12 +307,10 @@ fn queue_unlink_and_exclusive_creation() {
         .max_message_size(8)
         .open(&name)
         .unwrap();
-    let out = py(
-        python,
-        "try:\n    p.MessageQueue(args[0], p.O_CREX)\nexcept p.ExistentialError:\n    print('ExistentialError')",
-        &[&name],
+    assert_eq!(
+        py_error(python, "p.MessageQueue(args[0], p.O_CREX)", &name),
+        "ExistentialError"
     );
-    assert_eq!(out, "ExistentialError");
     py(python, "p.unlink_message_queue(args[0])", &[&name]);
     assert_eq!(
         MessageQueue::open(&name).unwrap_err().kind(),
@@ -329,12 +326,10 @@ fn queue_unlink_and_exclusive_creation() {
         ErrorKind::AlreadyExists
     );
     ipc::unlink_message_queue(&name).unwrap();
-    let out = py(
-        python,
-        "try:\n    p.MessageQueue(args[0])\nexcept p.ExistentialError:\n    print('ExistentialError')",
-        &[&name],
+    assert_eq!(
+        py_error(python, "p.MessageQueue(args[0])", &name),
+        "ExistentialError"
     );
-    assert_eq!(out, "ExistentialError");
 }
 
 /// A notification registered in Rust fires on a send from Python.
@@ -387,14 +382,9 @@ print('registered'); sys.stdin.read()",
 #[test]
 fn mixed_stress_counter_is_exact() {
     const ROUNDS: u64 = 1_000;
-    struct UnlinkLock;
-    impl Drop for UnlinkLock {
-        fn drop(&mut self) {
-            let _ = ipc::unlink_semaphore("/ipc-tests.stress-lock");
-        }
-    }
     let Some(python) = python() else { return };
-    let _unlink = UnlinkLock;
+    // The lock ipc-peer declares with #[named_semaphore]; Python opens it too.
+    let _unlink = Name::adopt("/ipc-tests.stress-lock", Kind::Semaphore);
     let name = Name::shm("stress");
     let shm = SharedMemory::create_new(&name, 8).unwrap();
     let rounds = ROUNDS.to_string();

@@ -635,21 +635,9 @@ fn single_ops(n: usize) -> [(f64, f64); 2] {
         .create_unique("/ipc-bench.single")
         .unwrap();
     let raw = RawSem::open(sem.name());
-    let block = n / ROUNDS;
-    let time = |f: &mut dyn FnMut()| {
-        let t = Instant::now();
-        for _ in 0..block {
-            f();
-        }
-        t.elapsed().as_nanos() as f64 / block as f64
-    };
+    let block = u32::try_from(n / ROUNDS).unwrap_or(u32::MAX);
     let alternate = |raw_op: &mut dyn FnMut(), ipc_op: &mut dyn FnMut()| {
-        let (mut r, mut i) = (Vec::new(), Vec::new());
-        for _ in 0..ROUNDS {
-            r.push(time(raw_op));
-            i.push(time(ipc_op));
-        }
-        (median(r).0, median(i).0)
+        raw::alternate(ROUNDS, block, raw_op, ipc_op)
     };
     let pair = alternate(
         &mut || {

@@ -1,5 +1,6 @@
-//! The raw-libc baselines the benchmarks compare `ipc` with: the bare calls,
-//! wrapped only to state once why each is sound.
+//! What both benchmarks share: the raw-libc baselines they compare `ipc`
+//! with (the bare calls, wrapped only to state once why each is sound), and
+//! the interleaved A/B timer.
 #![allow(unsafe_code, dead_code, unreachable_pub)]
 
 use std::ffi::CString;
@@ -143,4 +144,31 @@ pub fn copy_to(dst: *mut u8, src: &[u8]) {
 pub fn copy_from(src: *const u8, dst: &mut [u8]) {
     // SAFETY: as in `copy_to`, the other way round.
     unsafe { std::ptr::copy_nonoverlapping(src, dst.as_mut_ptr(), dst.len()) };
+}
+
+/// Times `a` and `b` in alternating blocks of `block` calls, `rounds` times,
+/// so both see the same machine; returns the median ns per call of each.
+pub fn alternate(
+    rounds: usize,
+    block: u32,
+    a: &mut dyn FnMut(),
+    b: &mut dyn FnMut(),
+) -> (f64, f64) {
+    let time = |f: &mut dyn FnMut()| {
+        let t = std::time::Instant::now();
+        for _ in 0..block {
+            f();
+        }
+        t.elapsed().as_secs_f64() * 1e9 / f64::from(block)
+    };
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (mut ta, mut tb) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        ta.push(time(a));
+        tb.push(time(b));
+    }
+    (median(ta), median(tb))
 }

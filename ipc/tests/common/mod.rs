@@ -87,6 +87,24 @@ impl Drop for Name {
     }
 }
 
+/// The names in /dev/shm and, where the mqueue filesystem is mounted,
+/// /dev/mqueue, as `"<dir>/<name>"`, sorted.
+#[must_use]
+pub fn namespace() -> Vec<String> {
+    let mut names = Vec::new();
+    for dir in ["/dev/shm", "/dev/mqueue"] {
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            names.extend(
+                entries
+                    .flatten()
+                    .map(|e| format!("{dir}/{}", e.file_name().to_string_lossy())),
+            );
+        }
+    }
+    names.sort();
+    names
+}
+
 /// Runs `tests` one after another in this process, catching panics, and
 /// prints libtest-like lines; for the test files with their own `main`.
 pub fn run_tests(tests: &[(&str, fn())]) -> std::process::ExitCode {
