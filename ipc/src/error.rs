@@ -37,6 +37,9 @@ pub enum ErrorKind {
     InvalidInput,
     /// The platform lacks the feature.
     Unsupported,
+    /// An existing object is not what the call expects: another type or
+    /// layout, another kind of object, a truncated object, or garbage.
+    InvalidData,
     /// Any other OS error; [`Error::raw_os_error`] tells which.
     Other,
 }
@@ -68,6 +71,7 @@ impl ErrorKind {
             ErrorKind::InvalidName => "invalid name",
             ErrorKind::InvalidInput => "invalid input",
             ErrorKind::Unsupported => "unsupported",
+            ErrorKind::InvalidData => "invalid data",
             ErrorKind::Other => "error",
         }
     }
@@ -272,6 +276,7 @@ impl From<Error> for io::Error {
             ErrorKind::Interrupted => io::ErrorKind::Interrupted,
             ErrorKind::InvalidName | ErrorKind::InvalidInput => io::ErrorKind::InvalidInput,
             ErrorKind::Unsupported => io::ErrorKind::Unsupported,
+            ErrorKind::InvalidData => io::ErrorKind::InvalidData,
             ErrorKind::Other => match err.errno {
                 Some(errno) => io::Error::from_raw_os_error(errno).kind(),
                 None => io::ErrorKind::Other,
@@ -364,6 +369,14 @@ mod tests {
             let inner = io.get_ref().and_then(|e| e.downcast_ref::<Error>());
             assert_eq!(inner.and_then(Error::raw_os_error), Some(errno));
         }
+    }
+
+    #[test]
+    fn invalid_data_maps_to_io_invalid_data() {
+        let e = Error::new(ErrorKind::InvalidData, "open", None, "not a Shared<u64>");
+        assert_eq!(e.to_string(), "open: not a Shared<u64>");
+        let io: io::Error = e.into();
+        assert_eq!(io.kind(), io::ErrorKind::InvalidData);
     }
 
     #[test]
