@@ -16,18 +16,24 @@ pub(crate) struct Args {
     pub(crate) mode: Option<Lit>,
 }
 
-/// Parses `name = "...", initial = N, mode = 0oNNN`.
+/// Parses `name = "...", initial = N, mode = 0oNNN`; `initial` only where
+/// `with_initial` (semaphores).
 ///
 /// Returns what could be parsed and the errors found, all of them: unknown
 /// and repeated keys, values that are not literals.
-pub(crate) fn parse(tokens: TokenStream) -> (Args, Option<syn::Error>) {
+pub(crate) fn parse(tokens: TokenStream, with_initial: bool) -> (Args, Option<syn::Error>) {
     let mut args = Args::default();
     let mut errors = Errors::default();
+    let expected = if with_initial {
+        "`name`, `initial` or `mode`"
+    } else {
+        "`name` or `mode`"
+    };
     let parser = syn::meta::parser(|meta| {
         let slot = if meta.path.is_ident("name") {
             args.name_given = true;
             Some(&mut args.name)
-        } else if meta.path.is_ident("initial") {
+        } else if with_initial && meta.path.is_ident("initial") {
             Some(&mut args.initial)
         } else if meta.path.is_ident("mode") {
             Some(&mut args.mode)
@@ -38,7 +44,7 @@ pub(crate) fn parse(tokens: TokenStream) -> (Args, Option<syn::Error>) {
         match slot {
             None => {
                 errors.push(meta.error(format!(
-                    "unknown argument `{key}`; expected `name`, `initial` or `mode`"
+                    "unknown argument `{key}`; expected {expected}"
                 )));
                 skip_value(&meta)
             }
@@ -144,7 +150,7 @@ mod tests {
     use quote::quote;
 
     fn messages(tokens: TokenStream) -> Vec<String> {
-        parse(tokens)
+        parse(tokens, true)
             .1
             .map(|e| e.into_iter().map(|e| e.to_string()).collect())
             .unwrap_or_default()
@@ -152,7 +158,7 @@ mod tests {
 
     #[test]
     fn accepts_every_argument() {
-        let (args, err) = parse(quote!(name = "/x", initial = 3, mode = 0o640));
+        let (args, err) = parse(quote!(name = "/x", initial = 3, mode = 0o640), true);
         assert!(err.is_none());
         assert!(args.name.is_some() && args.initial.is_some() && args.mode.is_some());
     }
@@ -174,6 +180,15 @@ mod tests {
                 "`mode` must be a literal, not an expression",
                 "unknown argument `flag`; expected `name`, `initial` or `mode`",
             ]
+        );
+    }
+
+    #[test]
+    fn initial_is_for_semaphores_only() {
+        let (_, err) = parse(quote!(name = "/x", initial = 1), false);
+        assert_eq!(
+            err.unwrap().to_string(),
+            "unknown argument `initial`; expected `name` or `mode`"
         );
     }
 

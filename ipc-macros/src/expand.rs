@@ -1,11 +1,11 @@
 //! The generated items, and the fallback that keeps one mistake to one error.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{ToTokens, quote};
+use quote::{ToTokens, quote, quote_spanned};
 use syn::{Fields, Generics, Ident, Item, Visibility};
 
 use crate::args::{self, Errors};
-use crate::valid::{self, Checked};
+use crate::valid::{self, Checked, Object};
 
 /// The type the attribute is on: what the generated impls need.
 struct Target {
@@ -16,9 +16,10 @@ struct Target {
     unit: bool,
 }
 
-pub(crate) fn named_semaphore(args: TokenStream, item: TokenStream) -> TokenStream {
+/// `#[named_semaphore]`, `#[named_mutex]` and `#[named_shared_memory]`.
+pub(crate) fn attribute(object: Object, args: TokenStream, item: TokenStream) -> TokenStream {
     let mut errors = Errors::default();
-    let (args, arg_errors) = args::parse(args);
+    let (args, arg_errors) = args::parse(args, object == Object::Semaphore);
     if let Some(e) = arg_errors {
         errors.push(e);
     }
@@ -29,11 +30,11 @@ pub(crate) fn named_semaphore(args: TokenStream, item: TokenStream) -> TokenStre
             return with_errors(item, errors);
         }
     };
-    let checked = valid::check(&args, &mut errors);
-    let target = target(&parsed, &mut errors);
+    let checked = valid::check(&args, object, &mut errors);
+    let target = target(object, &parsed, &mut errors);
     match (errors.into_error(), checked, target) {
         (None, Some(checked), Some(target)) => {
-            let items = generate(&target, &checked, true);
+            let items = generate(object, &target, &checked, true);
             quote!(#parsed #items)
         }
         (error, _, target) => {
@@ -44,7 +45,7 @@ pub(crate) fn named_semaphore(args: TokenStream, item: TokenStream) -> TokenStre
                 initial: 1,
                 mode: 0o600,
             };
-            let stubs = target.map(|t| generate(&t, &placeholder, false));
+            let stubs = target.map(|t| generate(object, &t, &placeholder, false));
             let error = error.map(|e| e.to_compile_error());
             quote!(#parsed #stubs #error)
         }
@@ -56,14 +57,23 @@ fn with_errors(mut item: TokenStream, errors: Errors) -> TokenStream {
     item
 }
 
-/// Checks that the item is a unit struct without generics; returns what the
-/// impls need even when it is not, so stubs can be emitted for it.
-fn target(item: &Item, errors: &mut Errors) -> Option<Target> {
-    let expected = "`#[named_semaphore]` goes on a unit struct such as `struct DbLock;`";
+/// Checks that the item is a struct of the right shape without generics;
+/// returns what the impls need even when it is not, so stubs can be emitted.
+fn target(object: Object, item: &Item, errors: &mut Errors) -> Option<Target> {
+    let expected = match object {
+        Object::Semaphore => "`#[named_semaphore]` goes on a unit struct such as `struct DbLock;`",
+        Object::Mutex => {
+            "`#[named_mutex]` goes on a unit struct such as `struct DbLock;` (a lock without data), \
+             or on a `#[derive(ipc::ShmSafe)]` struct (the data it protects)"
+        }
+        Object::SharedMemory => {
+            "`#[named_shared_memory]` goes on a `#[derive(ipc::ShmSafe)]` `#[repr(C)]` struct"
+        }
+    };
     let (ident, vis, generics, unit) = match item {
         Item::Struct(s) => {
             let unit = matches!(s.fields, Fields::Unit);
-            if !unit {
+            if !unit && object == Object::Semaphore {
                 errors.push(syn::Error::new_spanned(
                     &s.fields,
                     format!("{expected}; remove the fields"),
@@ -94,7 +104,10 @@ fn target(item: &Item, errors: &mut Errors) -> Option<Target> {
     if !generics.params.is_empty() || generics.where_clause.is_some() {
         errors.push(syn::Error::new_spanned(
             generics,
-            "a named semaphore is one object, so its struct takes no generics; remove them",
+            format!(
+                "a named {} is one object, so its struct takes no generics; remove them",
+                object.noun()
+            ),
         ));
     }
     Some(Target {
@@ -103,6 +116,14 @@ fn target(item: &Item, errors: &mut Errors) -> Option<Target> {
         generics: generics.clone(),
         unit,
     })
+}
+
+fn generate(object: Object, target: &Target, checked: &Checked, checks: bool) -> TokenStream {
+    match object {
+        Object::Semaphore => generate_semaphore(target, checked, checks),
+        Object::Mutex => generate_mutex(target, checked, checks),
+        Object::SharedMemory => generate_shared(target, checked, checks),
+    }
 }
 
 /// The span of an item's keyword, and what to call the item.
@@ -128,7 +149,7 @@ fn keyword(item: &Item) -> (Span, &'static str) {
 
 /// The constants, accessors and trait impl. `checks` adds the compile-time
 /// assertions that run ipc's own const rules on the literal values.
-fn generate(target: &Target, checked: &Checked, checks: bool) -> TokenStream {
+fn generate_semaphore(target: &Target, checked: &Checked, checks: bool) -> TokenStream {
     let Target {
         ident,
         vis,
@@ -142,6 +163,9 @@ fn generate(target: &Target, checked: &Checked, checks: bool) -> TokenStream {
     } = checked;
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
     let doc_name = format!(" The name of this semaphore, `{name}`.");
+    let doc_mode = format!(
+        " The permission bits the semaphore gets when this process creates it: `{mode:#o}`."
+    );
     let doc_semaphore = format!(
         " Opens the semaphore `{name}` on first use — creating it with value \
          {initial} and mode {mode:#o} if it does not exist — and returns the \
@@ -170,7 +194,7 @@ fn generate(target: &Target, checked: &Checked, checks: bool) -> TokenStream {
             #vis const NAME: &'static str = #name;
             /// The value the semaphore starts with when this process creates it.
             #vis const INITIAL: u32 = #initial;
-            /// The permission bits the semaphore gets when this process creates it.
+            #[doc = #doc_mode]
             #vis const MODE: u32 = #mode;
 
             #[doc = #doc_semaphore]
@@ -192,6 +216,27 @@ fn generate(target: &Target, checked: &Checked, checks: bool) -> TokenStream {
             /// As `semaphore()` and `ipc::Semaphore::lock`.
             #vis fn lock() -> ::ipc::Result<::ipc::SemaphoreGuard<'static>> {
                 <Self as ::ipc::NamedSemaphore>::lock()
+            }
+
+            /// Acquires the semaphore if it is free now; the guard releases it on drop.
+            ///
+            /// # Errors
+            ///
+            /// `ErrorKind::Busy` if it is taken; otherwise as `semaphore()`.
+            #vis fn try_lock() -> ::ipc::Result<::ipc::SemaphoreGuard<'static>> {
+                <Self as ::ipc::NamedSemaphore>::try_lock()
+            }
+
+            /// Acquires the semaphore, waiting at most `timeout`; the guard
+            /// releases it on drop.
+            ///
+            /// # Errors
+            ///
+            /// `ErrorKind::Busy` when the time is up; otherwise as `semaphore()`.
+            #vis fn lock_timeout(
+                timeout: ::core::time::Duration,
+            ) -> ::ipc::Result<::ipc::SemaphoreGuard<'static>> {
+                <Self as ::ipc::NamedSemaphore>::lock_timeout(timeout)
             }
 
             /// Runs `f` while holding the semaphore, released on every way
@@ -246,5 +291,180 @@ fn generate(target: &Target, checked: &Checked, checks: bool) -> TokenStream {
         }
 
         #asserts
+    }
+}
+
+/// The `NAME`/`MODE` constants and the compile-time check of the name, for
+/// the objects that live in shared memory.
+fn shm_consts(target: &Target, checked: &Checked, checks: bool, noun: &str) -> TokenStream {
+    let Target { ident, vis, .. } = target;
+    let Checked { name, mode, .. } = checked;
+    let doc_name = format!(" The name of this {noun}, `{name}`.");
+    let doc_mode =
+        format!(" The permission bits the {noun} gets when this process creates it: `{mode:#o}`.");
+    let asserts = checks.then(|| {
+        quote! {
+            const _: () = ::core::assert!(
+                ::ipc::__private::is_shared_memory_name(#name),
+                "the name breaks a rule of ipc::name::check",
+            );
+        }
+    });
+    quote! {
+        #[allow(dead_code)]
+        impl #ident {
+            #[doc = #doc_name]
+            #vis const NAME: &'static str = #name;
+            #[doc = #doc_mode]
+            #vis const MODE: u32 = #mode;
+        }
+        #asserts
+    }
+}
+
+/// `#[named_shared_memory]`: `shared()` and `unlink()`.
+fn generate_shared(target: &Target, checked: &Checked, checks: bool) -> TokenStream {
+    let consts = shm_consts(target, checked, checks, "shared-memory object");
+    let Target { ident, vis, .. } = target;
+    let Checked { name, mode, .. } = checked;
+    let doc_shared = format!(
+        " Opens the shared-memory object `{name}` on first use — creating it, all \
+         zeros, with mode {mode:#o} if it does not exist — and returns the value \
+         mapped for the whole process."
+    );
+    // The bound is checked here, on the struct's name, so a struct that is
+    // not ShmSafe gets one error that points at it.
+    let assert_shm_safe = quote_spanned! {ident.span()=>
+        const _: fn() = || {
+            fn shm_safe<T: ::ipc::ShmSafe>() {}
+            shm_safe::<#ident>();
+        };
+    };
+    quote! {
+        #consts
+        #[allow(dead_code)]
+        impl #ident {
+            #[doc = #doc_shared]
+            ///
+            /// # Errors
+            ///
+            /// As `ipc::SharedOptions::open`; a failed open is not cached,
+            /// the next call tries again.
+            #vis fn shared() -> ::ipc::Result<&'static Self> {
+                static SHARED: ::ipc::__private::StaticShared<#ident> =
+                    ::ipc::__private::StaticShared::new(#ident::NAME, #ident::MODE);
+                SHARED.get()
+            }
+
+            /// Removes the name (`shm_unlink`); mappings stay usable, but a
+            /// process that opens the name afterwards gets a new object.
+            ///
+            /// # Errors
+            ///
+            /// As `ipc::unlink_shared_memory`.
+            #vis fn unlink() -> ::ipc::Result<()> {
+                ::ipc::unlink_shared_memory(#ident::NAME)
+            }
+        }
+        #assert_shm_safe
+    }
+}
+
+/// `#[named_mutex]`: `mutex()`, the lock methods, `unlink()`, and the impl
+/// that makes `critical!` work.
+fn generate_mutex(target: &Target, checked: &Checked, checks: bool) -> TokenStream {
+    let consts = shm_consts(target, checked, checks, "mutex");
+    let Target {
+        ident, vis, unit, ..
+    } = target;
+    let Checked { name, mode, .. } = checked;
+    let data = if *unit { quote!(()) } else { quote!(#ident) };
+    let doc_mutex = format!(
+        " Opens the crash-safe mutex `{name}` on first use — creating it, its data \
+         all zeros, with mode {mode:#o} if it does not exist — and returns the \
+         handle cached for the whole process."
+    );
+    let assert_shm_safe = (!*unit).then(|| {
+        quote_spanned! {ident.span()=>
+            const _: fn() = || {
+                fn shm_safe<T: ::ipc::ShmSafe>() {}
+                shm_safe::<#ident>();
+            };
+        }
+    });
+    quote! {
+        #consts
+        #[allow(dead_code)]
+        impl #ident {
+            #[doc = #doc_mutex]
+            ///
+            /// # Errors
+            ///
+            /// As `ipc::MutexOptions::open`; a failed open is not cached,
+            /// the next call tries again.
+            #vis fn mutex() -> ::ipc::Result<&'static ::ipc::Mutex<#data>> {
+                static MUTEX: ::ipc::__private::StaticMutex<#data> =
+                    ::ipc::__private::StaticMutex::new(#ident::NAME, #ident::MODE);
+                MUTEX.get()
+            }
+
+            /// Locks the mutex; the guard unlocks it on drop. If the last
+            /// holder died holding it, the guard's `recovered()` is true.
+            ///
+            /// # Errors
+            ///
+            /// As `mutex()` and `ipc::Mutex::lock`.
+            #vis fn lock() -> ::ipc::Result<::ipc::MutexGuard<'static, #data>> {
+                Self::mutex()?.lock()
+            }
+
+            /// Locks the mutex if it is free now.
+            ///
+            /// # Errors
+            ///
+            /// `ErrorKind::Busy` if it is held; otherwise as `lock()`.
+            #vis fn try_lock() -> ::ipc::Result<::ipc::MutexGuard<'static, #data>> {
+                Self::mutex()?.try_lock()
+            }
+
+            /// Locks the mutex, waiting at most `timeout`.
+            ///
+            /// # Errors
+            ///
+            /// `ErrorKind::Busy` when the time is up; otherwise as `lock()`.
+            #vis fn lock_timeout(
+                timeout: ::core::time::Duration,
+            ) -> ::ipc::Result<::ipc::MutexGuard<'static, #data>> {
+                Self::mutex()?.lock_timeout(timeout)
+            }
+
+            /// Removes the name (`shm_unlink`); handles stay usable, but a
+            /// process that opens the name afterwards gets a new, distinct
+            /// lock: unlink only when no process uses it any more.
+            ///
+            /// # Errors
+            ///
+            /// As `ipc::unlink_shared_memory`.
+            #vis fn unlink() -> ::ipc::Result<()> {
+                ::ipc::unlink_shared_memory(#ident::NAME)
+            }
+        }
+
+        impl ::ipc::__private::CriticalSection for #ident {
+            type Guard = ::ipc::MutexGuard<'static, #data>;
+
+            fn lock() -> ::ipc::Result<Self::Guard> {
+                Self::lock()
+            }
+
+            fn try_lock() -> ::ipc::Result<Self::Guard> {
+                Self::try_lock()
+            }
+
+            fn lock_timeout(timeout: ::core::time::Duration) -> ::ipc::Result<Self::Guard> {
+                Self::lock_timeout(timeout)
+            }
+        }
+        #assert_shm_safe
     }
 }

@@ -10,6 +10,33 @@ use crate::name::{self, Kind, NameError};
 /// target's own value in the generated code.
 pub(crate) const SEMAPHORE_VALUE_MAX: u32 = i32::MAX as u32;
 
+/// What the attribute declares: decides the name rules and the wording.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Object {
+    Semaphore,
+    Mutex,
+    SharedMemory,
+}
+
+impl Object {
+    /// The kind whose name rules apply: a mutex lives in shared memory.
+    pub(crate) fn kind(self) -> Kind {
+        match self {
+            Object::Semaphore => Kind::Semaphore,
+            Object::Mutex | Object::SharedMemory => Kind::SharedMemory,
+        }
+    }
+
+    /// How messages call it.
+    pub(crate) fn noun(self) -> &'static str {
+        match self {
+            Object::Semaphore => "semaphore",
+            Object::Mutex => "mutex",
+            Object::SharedMemory => "shared-memory",
+        }
+    }
+}
+
 /// The checked values of the arguments.
 pub(crate) struct Checked {
     pub(crate) name: String,
@@ -18,7 +45,7 @@ pub(crate) struct Checked {
 }
 
 /// Checks every argument, reporting all errors; `None` if any failed.
-pub(crate) fn check(args: &Args, errors: &mut Errors) -> Option<Checked> {
+pub(crate) fn check(args: &Args, object: Object, errors: &mut Errors) -> Option<Checked> {
     let name = match &args.name {
         // `name` written without a usable value was reported by the parser.
         None if args.name_given => None,
@@ -29,7 +56,7 @@ pub(crate) fn check(args: &Args, errors: &mut Errors) -> Option<Checked> {
             ));
             None
         }
-        Some(lit) => record(errors, name_value(lit)),
+        Some(lit) => record(errors, name_value(lit, object)),
     };
     let initial = match &args.initial {
         None => Some(1),
@@ -50,28 +77,28 @@ fn record<T>(errors: &mut Errors, result: syn::Result<T>) -> Option<T> {
     result.map_err(|e| errors.push(e)).ok()
 }
 
-/// A string literal that is a valid semaphore name.
-pub(crate) fn name_value(lit: &Lit) -> syn::Result<String> {
+/// A string literal that is a valid name for `object`.
+pub(crate) fn name_value(lit: &Lit, object: Object) -> syn::Result<String> {
     let Lit::Str(s) = lit else {
         return Err(syn::Error::new(
             lit.span(),
             "`name` must be a string literal such as \"/app.lock\"",
         ));
     };
-    check_name(s)?;
+    check_name(s, object)?;
     Ok(s.value())
 }
 
-fn check_name(lit: &LitStr) -> syn::Result<()> {
+fn check_name(lit: &LitStr, object: Object) -> syn::Result<()> {
     let value = lit.value();
-    match name::check(&value, Kind::Semaphore) {
+    match name::check(&value, object.kind()) {
         Ok(()) => Ok(()),
-        Err(e) => Err(syn::Error::new(lit.span(), name_message(&value, e))),
+        Err(e) => Err(syn::Error::new(lit.span(), name_message(&value, e, object))),
     }
 }
 
-/// The runtime's message, prefixed with "semaphore" and followed by the fix.
-pub(crate) fn name_message(value: &str, e: NameError) -> String {
+/// The runtime's message, prefixed with what is named and followed by the fix.
+pub(crate) fn name_message(value: &str, e: NameError, object: Object) -> String {
     let fix = match e {
         NameError::Empty => "write a name such as \"/app.lock\"".to_owned(),
         NameError::NoLeadingSlash => format!("write \"/{value}\""),
@@ -82,7 +109,7 @@ pub(crate) fn name_message(value: &str, e: NameError) -> String {
         NameError::Dot => "use a name other than \"/.\" and \"/..\"".to_owned(),
         NameError::TooLong { max, .. } => format!("shorten it to at most {max} bytes after '/'"),
     };
-    format!("semaphore {e}; {fix}")
+    format!("{} {e}; {fix}", object.noun())
 }
 
 fn integer<'a>(lit: &'a Lit, key: &str, example: &str) -> syn::Result<&'a LitInt> {
@@ -190,7 +217,7 @@ mod tests {
         ];
         for name in table {
             let runtime = ipc::name::check(name, ipc::name::Kind::Semaphore);
-            let compile = name_value(&str_lit(name));
+            let compile = name_value(&str_lit(name), Object::Semaphore);
             assert_eq!(runtime.is_ok(), compile.is_ok(), "{name:?}");
             if let (Err(rt), Err(ct)) = (runtime, compile) {
                 let msg = ct.to_string();
@@ -207,7 +234,7 @@ mod tests {
             name in proptest::prop_oneof![".{0,300}", "/[a-z./\\x00ü]{0,10}", "/n{245,255}"],
         ) {
             let runtime = ipc::name::check(&name, ipc::name::Kind::Semaphore);
-            let compile = name_value(&str_lit(&name));
+            let compile = name_value(&str_lit(&name), Object::Semaphore);
             proptest::prop_assert_eq!(runtime.is_ok(), compile.is_ok());
             if let (Err(rt), Err(ct)) = (runtime, compile) {
                 let want = format!("semaphore {rt}");

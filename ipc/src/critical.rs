@@ -145,18 +145,30 @@ pub trait NamedSemaphore {
     }
 }
 
-/// Runs a block inside the critical section of a [`NamedSemaphore`];
+/// Runs a block inside the critical section of a named lock — a
+/// [`NamedSemaphore`] (`#[named_semaphore]`) or a `#[named_mutex]` — and
 /// evaluates to `ipc::Result<T>`, `T` being the block's value.
 ///
-/// - `critical!(X => { .. })` waits for the semaphore;
+/// - `critical!(X => { .. })` waits for the lock;
 /// - `critical!(X, timeout = d => { .. })` waits at most `d`
 ///   ([`ErrorKind::Busy`](crate::ErrorKind::Busy) on expiry);
-/// - `critical!(try X => { .. })` does not wait (`Busy` if taken).
+/// - `critical!(try X => { .. })` does not wait (`Busy` if taken);
+/// - `critical!(X as g => { .. })` (and `X as g, timeout = d`, `try X as g`)
+///   binds `g` to the guard inside the block: for a `#[named_mutex]` on a
+///   struct, `g.field` reads and writes the protected data and
+///   `g.recovered()` tells whether the last holder died inside.
 ///
 /// The block is inline, not a closure: `return`, `?`, `break` and `continue`
-/// inside it act on the enclosing code. The semaphore is released on every
+/// inside it act on the enclosing code. The lock is released on every
 /// way out of the block, unwinding included. If it cannot be taken, the
 /// block does not run and the error is the value.
+///
+/// What a crash does: a process that dies inside the block — killed, or
+/// `std::process::exit` — releases a `#[named_mutex]` (the next holder sees
+/// `recovered()`), but leaves a semaphore taken forever: POSIX semaphores
+/// have no owner. Use `#[named_mutex]` when a holder may die. Nesting
+/// `critical!` on the same lock in one thread is an error for a mutex and a
+/// deadlock for a semaphore of value 1.
 ///
 /// # Examples
 ///
@@ -188,19 +200,85 @@ pub trait NamedSemaphore {
 /// Db::unlink()?;
 /// # Ok::<(), ipc::Error>(())
 /// ```
+///
+/// With a `#[named_mutex]` that protects data:
+///
+/// ```
+/// #[ipc::named_mutex(name = "/ipc-doc.critical-state")]
+/// #[derive(ipc::ShmSafe)]
+/// #[repr(C)]
+/// struct AppState {
+///     jobs: u64,
+///     last_pid: u32,
+/// }
+///
+/// let jobs = ipc::critical!(AppState as state => {
+///     if state.recovered() {
+///         // a process died in here: the fields may be half-updated
+///     }
+///     state.jobs += 1;
+///     state.last_pid = std::process::id();
+///     state.jobs
+/// })?;
+/// assert_eq!(jobs, 1);
+/// AppState::unlink()?;
+/// # Ok::<(), ipc::Error>(())
+/// ```
 #[macro_export]
 macro_rules! critical {
+    // The `try` forms come first: `try` is a keyword, which a `path`
+    // fragment would reject with a hard error instead of trying the next arm.
+    (try $sem:path as $guard:ident => $body:block) => {
+        $crate::__critical!(
+            <$sem as $crate::__private::CriticalSection>::try_lock(),
+            $guard,
+            $body
+        )
+    };
     (try $sem:path => $body:block) => {
-        $crate::__critical!(<$sem as $crate::NamedSemaphore>::try_lock(), $body)
+        $crate::__critical!(<$sem as $crate::__private::CriticalSection>::try_lock(), $body)
+    };
+    (try $sem:path, timeout $($rest:tt)*) => {
+        ::core::compile_error!(
+            "`try` and `timeout` cannot be combined: `try` does not wait at all; \
+             write `critical!(try X => { .. })` or `critical!(X, timeout = d => { .. })`"
+        )
+    };
+    (try $($rest:tt)*) => {
+        ::core::compile_error!(
+            "expected `critical!(try X => { .. })`: X is a #[named_semaphore] or \
+             #[named_mutex] type, and the body a block in braces"
+        )
+    };
+    ($sem:path as $guard:ident, timeout = $timeout:expr => $body:block) => {
+        $crate::__critical!(
+            <$sem as $crate::__private::CriticalSection>::lock_timeout($timeout),
+            $guard,
+            $body
+        )
+    };
+    ($sem:path as $guard:ident => $body:block) => {
+        $crate::__critical!(
+            <$sem as $crate::__private::CriticalSection>::lock(),
+            $guard,
+            $body
+        )
     };
     ($sem:path, timeout = $timeout:expr => $body:block) => {
         $crate::__critical!(
-            <$sem as $crate::NamedSemaphore>::lock_timeout($timeout),
+            <$sem as $crate::__private::CriticalSection>::lock_timeout($timeout),
             $body
         )
     };
     ($sem:path => $body:block) => {
-        $crate::__critical!(<$sem as $crate::NamedSemaphore>::lock(), $body)
+        $crate::__critical!(<$sem as $crate::__private::CriticalSection>::lock(), $body)
+    };
+    ($($rest:tt)*) => {
+        ::core::compile_error!(
+            "expected `critical!(X => { .. })`, `critical!(X, timeout = d => { .. })` \
+             or `critical!(try X => { .. })`: X is a #[named_semaphore] or #[named_mutex] \
+             type, and the body a block in braces"
+        )
     };
 }
 
@@ -208,6 +286,25 @@ macro_rules! critical {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __critical {
+    ($lock:expr, $guard:ident, $body:block) => {
+        match $lock {
+            ::core::result::Result::Ok(mut guard) => {
+                // The user's name for the guard, borrowed mutably for the
+                // block; the guard itself lives to the end of this arm.
+                #[allow(unused_variables, clippy::needless_borrow)]
+                let $guard = &mut guard;
+                #[allow(clippy::diverging_sub_expression)]
+                let value = $body;
+                #[allow(unreachable_code)]
+                let result = {
+                    ::core::mem::drop(guard);
+                    ::core::result::Result::Ok::<_, $crate::Error>(value)
+                };
+                result
+            }
+            ::core::result::Result::Err(error) => ::core::result::Result::Err(error),
+        }
+    };
     ($lock:expr, $body:block) => {
         match $lock {
             ::core::result::Result::Ok(guard) => {

@@ -31,6 +31,16 @@ impl Deadline {
         add(sys::now(Clock::Monotonic), timeout).map(|at| Deadline { at })
     }
 
+    /// A deadline that has already passed: a wait that only tries.
+    pub(crate) fn expired_now() -> Deadline {
+        Deadline {
+            at: libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            },
+        }
+    }
+
     /// Whether the deadline has passed.
     pub(crate) fn expired(&self) -> bool {
         self.remaining().is_zero()

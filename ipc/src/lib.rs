@@ -46,6 +46,7 @@ mod semaphore;
 mod shm;
 #[allow(unsafe_code)]
 mod sys;
+mod typed;
 
 #[doc(hidden)]
 pub mod __private {
@@ -62,6 +63,8 @@ pub use mq::{MessageQueue, MessageQueueOptions, unlink_message_queue};
 pub use semaphore::{Semaphore, SemaphoreGuard, SemaphoreOptions, unlink_semaphore};
 pub use shm::{SharedMemory, SharedMemoryOptions, unlink_shared_memory};
 pub use sys::shm::Mapping;
+pub use ipc_macros::{ShmSafe, named_mutex, named_shared_memory};
+pub use typed::{Mutex, MutexGuard, MutexOptions, Shared, SharedOptions, ShmSafe};
 
 #[doc = include_str!("../../README.md")]
 #[cfg(doctest)]

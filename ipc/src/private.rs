@@ -1,9 +1,13 @@
-//! Only what the expansions of `#[named_semaphore]` need. Not public API.
+//! Only what the expansions of the attributes and `critical!` need. Not public API.
 
-use std::sync::{Mutex, OnceLock, PoisonError};
+use std::sync::{OnceLock, PoisonError};
 
 use crate::name::{Kind, check};
-use crate::{Result, Semaphore};
+use std::time::Duration;
+
+use crate::{Mutex, NamedSemaphore, Result, Semaphore, SemaphoreGuard, Shared, ShmSafe};
+
+pub use crate::typed::{struct_field, struct_start};
 
 /// The process-wide handle of a `#[named_semaphore]`: opened with `O_CREAT`
 /// on first use, then one atomic load per access. A failed open is not
@@ -14,7 +18,7 @@ pub struct StaticSemaphore {
     initial: u32,
     mode: u32,
     cell: OnceLock<Semaphore>,
-    opening: Mutex<()>,
+    opening: std::sync::Mutex<()>,
 }
 
 impl StaticSemaphore {
@@ -26,7 +30,7 @@ impl StaticSemaphore {
             initial,
             mode,
             cell: OnceLock::new(),
-            opening: Mutex::new(()),
+            opening: std::sync::Mutex::new(()),
         }
     }
 
@@ -63,4 +67,160 @@ impl StaticSemaphore {
 #[must_use]
 pub const fn is_semaphore_name(name: &str) -> bool {
     check(name, Kind::Semaphore).is_ok()
+}
+
+/// [`check`] for shared memory (and mutexes), as a `bool` for a `const` assertion.
+#[must_use]
+pub const fn is_shared_memory_name(name: &str) -> bool {
+    check(name, Kind::SharedMemory).is_ok()
+}
+
+/// A process-wide value opened on first use; a failed open is not cached.
+struct Lazy<T> {
+    cell: OnceLock<T>,
+    opening: std::sync::Mutex<()>,
+}
+
+impl<T> Lazy<T> {
+    const fn new() -> Self {
+        Lazy {
+            cell: OnceLock::new(),
+            opening: std::sync::Mutex::new(()),
+        }
+    }
+
+    #[inline]
+    fn get(&self, open: impl FnOnce() -> Result<T>) -> Result<&T> {
+        match self.cell.get() {
+            Some(value) => Ok(value),
+            None => self.open(open),
+        }
+    }
+
+    #[cold]
+    fn open(&self, open: impl FnOnce() -> Result<T>) -> Result<&T> {
+        // One opener at a time, so a race opens the object once.
+        let _opening = self.opening.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(value) = self.cell.get() {
+            return Ok(value);
+        }
+        let value = open()?;
+        Ok(self.cell.get_or_init(|| value))
+    }
+}
+
+/// The process-wide mapping of a `#[named_shared_memory]`.
+pub struct StaticShared<T: ShmSafe> {
+    name: &'static str,
+    mode: u32,
+    lazy: Lazy<Shared<T>>,
+}
+
+impl<T: ShmSafe> StaticShared<T> {
+    /// Not opened yet.
+    #[must_use]
+    pub const fn new(name: &'static str, mode: u32) -> Self {
+        StaticShared {
+            name,
+            mode,
+            lazy: Lazy::new(),
+        }
+    }
+
+    /// The value, opening (or creating) the object on first use.
+    ///
+    /// # Errors
+    ///
+    /// As [`crate::SharedOptions::open`].
+    #[inline]
+    pub fn get(&'static self) -> Result<&'static T> {
+        let shared = self.lazy.get(|| {
+            Shared::options()
+                .create(true)
+                .mode(self.mode)
+                .open(self.name)
+        })?;
+        Ok(shared)
+    }
+}
+
+/// The process-wide handle of a `#[named_mutex]`.
+pub struct StaticMutex<T: ShmSafe> {
+    name: &'static str,
+    mode: u32,
+    lazy: Lazy<Mutex<T>>,
+}
+
+impl<T: ShmSafe> StaticMutex<T> {
+    /// Not opened yet.
+    #[must_use]
+    pub const fn new(name: &'static str, mode: u32) -> Self {
+        StaticMutex {
+            name,
+            mode,
+            lazy: Lazy::new(),
+        }
+    }
+
+    /// The handle, opening (or creating) the mutex on first use.
+    ///
+    /// # Errors
+    ///
+    /// As [`crate::MutexOptions::open`].
+    #[inline]
+    pub fn get(&'static self) -> Result<&'static Mutex<T>> {
+        self.lazy.get(|| {
+            Mutex::options()
+                .create(true)
+                .mode(self.mode)
+                .open(self.name)
+        })
+    }
+}
+
+/// What `critical!` locks: a `#[named_semaphore]` (or any
+/// [`NamedSemaphore`]) or a `#[named_mutex]`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a named semaphore or a named mutex",
+    label = "`critical!` needs a lock declared with `#[ipc::named_semaphore]` or `#[ipc::named_mutex]`",
+    note = "declare it: `#[ipc::named_semaphore(name = \"/app.lock\")] struct {Self};`"
+)]
+pub trait CriticalSection {
+    /// What holds the lock; released on drop.
+    type Guard;
+    /// Waits for the lock.
+    ///
+    /// # Errors
+    ///
+    /// As the lock's own `lock`.
+    fn lock() -> Result<Self::Guard>;
+    /// Takes the lock if it is free.
+    ///
+    /// # Errors
+    ///
+    /// As the lock's own `try_lock`.
+    fn try_lock() -> Result<Self::Guard>;
+    /// Waits at most `timeout` for the lock.
+    ///
+    /// # Errors
+    ///
+    /// As the lock's own `lock_timeout`.
+    fn lock_timeout(timeout: Duration) -> Result<Self::Guard>;
+}
+
+impl<S: NamedSemaphore> CriticalSection for S {
+    type Guard = SemaphoreGuard<'static>;
+
+    #[inline]
+    fn lock() -> Result<Self::Guard> {
+        <S as NamedSemaphore>::lock()
+    }
+
+    fn try_lock() -> Result<Self::Guard> {
+        <S as NamedSemaphore>::try_lock()
+    }
+
+    fn lock_timeout(timeout: Duration) -> Result<Self::Guard> {
+        <S as NamedSemaphore>::lock_timeout(timeout)
+    }
 }

@@ -9,6 +9,8 @@ use std::ffi::{CStr, c_int};
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
 pub(crate) mod mq;
+pub(crate) mod mutex;
+pub(crate) mod object;
 pub(crate) mod sem;
 pub(crate) mod shm;
 

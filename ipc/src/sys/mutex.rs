@@ -1,0 +1,209 @@
+//! A robust, process-shared, error-checking pthread mutex and the data it
+//! guards, laid out in shared memory.
+
+use std::cell::UnsafeCell;
+use std::ffi::c_int;
+
+use super::Errno;
+use super::object::Payload;
+use crate::ShmSafe;
+use crate::deadline::Deadline;
+
+/// Whether this platform has robust process-shared mutexes.
+pub(crate) const SUPPORTED: bool = cfg!(any(target_os = "linux", target_os = "freebsd"));
+
+/// The mutex and its data, as they sit in the shared object.
+#[repr(C)]
+pub(crate) struct Locked<T> {
+    raw: UnsafeCell<libc::pthread_mutex_t>,
+    data: UnsafeCell<T>,
+}
+
+// SAFETY: `data` is only reached through a RawGuard, which exists only
+// while this thread holds `raw` (a process-shared mutex, so no other thread
+// of any process holds it meanwhile), or through `init_data`, which takes
+// `&mut self`. `raw` is only passed to pthread calls, which synchronise
+// themselves. T: ShmSafe is Sync and holds nothing process-specific.
+unsafe impl<T: ShmSafe> Sync for Locked<T> {}
+
+// SAFETY: every bit pattern of a pthread_mutex_t (a C struct of integers)
+// and of a ShmSafe T is a valid value; the mutex is process-shared, so its
+// bytes mean the same in every process; all mutation through `&Locked` is
+// done by pthread calls or under the lock (see the Sync impl).
+unsafe impl<T: ShmSafe> Payload for Locked<T> {}
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+unsafe extern "C" {
+    // glibc 2.30+; the libc crate does not bind it yet.
+    fn pthread_mutex_clocklock(
+        mutex: *mut libc::pthread_mutex_t,
+        clock: libc::clockid_t,
+        abstime: *const libc::timespec,
+    ) -> c_int;
+}
+
+impl<T: ShmSafe> Locked<T> {
+    /// `pthread_mutex_init` with PTHREAD_PROCESS_SHARED, PTHREAD_MUTEX_ROBUST
+    /// and PTHREAD_MUTEX_ERRORCHECK. `&mut self`: nobody else can use it yet.
+    pub(crate) fn init(&mut self) -> Result<(), Errno> {
+        if !SUPPORTED {
+            return Err(libc::ENOSYS);
+        }
+        let mut attr = std::mem::MaybeUninit::<libc::pthread_mutexattr_t>::uninit();
+        // SAFETY: `attr` is writable storage for a pthread_mutexattr_t.
+        check(unsafe { libc::pthread_mutexattr_init(attr.as_mut_ptr()) })?;
+        let attr = attr.as_mut_ptr();
+        let result = (|| {
+            // SAFETY: `attr` was initialised by pthread_mutexattr_init above
+            // and is destroyed only after this closure.
+            check(unsafe { libc::pthread_mutexattr_setpshared(attr, libc::PTHREAD_PROCESS_SHARED) })?;
+            // SAFETY: as above.
+            check(unsafe { libc::pthread_mutexattr_settype(attr, libc::PTHREAD_MUTEX_ERRORCHECK) })?;
+            set_robust(attr)?;
+            // SAFETY: `raw` is exclusively ours (`&mut self`), aligned (part
+            // of a repr(C) struct placed aligned by Spec::new), and not an
+            // initialised mutex that anyone holds (the object is being
+            // initialised); `attr` is initialised.
+            check(unsafe { libc::pthread_mutex_init(self.raw.get(), attr) })
+        })();
+        // SAFETY: `attr` was initialised and is not used after this.
+        unsafe { libc::pthread_mutexattr_destroy(attr) };
+        result
+    }
+
+    /// Where the data starts in the object's payload.
+    pub(crate) const DATA_OFFSET: usize = std::mem::offset_of!(Locked<T>, data);
+
+    /// The data, while nobody else can use the object yet.
+    pub(crate) fn init_data(&mut self) -> &mut T {
+        self.data.get_mut()
+    }
+
+    /// `pthread_mutex_lock`.
+    pub(crate) fn lock(&self) -> Result<RawGuard<'_, T>, Errno> {
+        // SAFETY: `raw` was initialised as a process-shared mutex before the
+        // object was published (Payload init), and lives as long as `self`.
+        self.locked(unsafe { libc::pthread_mutex_lock(self.raw.get()) })
+    }
+
+    /// `pthread_mutex_trylock`; `EDEADLK` if this thread holds it.
+    pub(crate) fn try_lock(&self) -> Result<RawGuard<'_, T>, Errno> {
+        // SAFETY: as in `lock`.
+        match self.locked(unsafe { libc::pthread_mutex_trylock(self.raw.get()) }) {
+            // POSIX lets trylock say EBUSY when the caller is the holder:
+            // a lock with an expired deadline tells the two apart (EDEADLK).
+            Err(libc::EBUSY) => match self.lock_until(&Deadline::expired_now()) {
+                Err(libc::ETIMEDOUT) => Err(libc::EBUSY),
+                other => other,
+            },
+            other => other,
+        }
+    }
+
+    /// Locks, waiting until `deadline` (CLOCK_MONOTONIC where the platform
+    /// can, else re-derived on CLOCK_REALTIME at each attempt); `ETIMEDOUT`.
+    pub(crate) fn lock_until(&self, deadline: &Deadline) -> Result<RawGuard<'_, T>, Errno> {
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        let ret = crate::deadline::retry_until(deadline, super::Clock::Monotonic, |at| {
+            // SAFETY: as in `lock`; `at` is a valid timespec for the call.
+            match unsafe { pthread_mutex_clocklock(self.raw.get(), libc::CLOCK_MONOTONIC, at) } {
+                0 => Ok(0),
+                e => Err(e),
+            }
+        });
+        #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+        let ret = crate::deadline::retry_until(deadline, super::Clock::Realtime, |at| {
+            // SAFETY: as in `lock`; `at` is a valid timespec for the call.
+            match unsafe { libc::pthread_mutex_timedlock(self.raw.get(), at) } {
+                0 => Ok(0),
+                e => Err(e),
+            }
+        });
+        match ret {
+            Ok(_) => self.locked(0),
+            Err(e) => self.locked(e),
+        }
+    }
+
+    /// Turns a lock call's result into a guard: EOWNERDEAD is a lock that
+    /// is ours, made consistent at once, and reported as recovered.
+    fn locked(&self, ret: c_int) -> Result<RawGuard<'_, T>, Errno> {
+        match ret {
+            0 => Ok(RawGuard {
+                lock: self,
+                recovered: false,
+            }),
+            libc::EOWNERDEAD => {
+                let guard = RawGuard {
+                    lock: self,
+                    recovered: true,
+                };
+                // SAFETY: this thread holds the mutex (EOWNERDEAD), which is
+                // what pthread_mutex_consistent requires.
+                check(unsafe { consistent(self.raw.get()) })?;
+                Ok(guard)
+            }
+            e => Err(e),
+        }
+    }
+}
+
+/// Proof that this thread holds a [`Locked`]'s mutex; unlocks on drop.
+pub(crate) struct RawGuard<'a, T> {
+    lock: &'a Locked<T>,
+    recovered: bool,
+}
+
+impl<T> RawGuard<'_, T> {
+    /// Whether the previous holder died holding the lock.
+    pub(crate) fn recovered(&self) -> bool {
+        self.recovered
+    }
+
+    pub(crate) fn get(&self) -> &T {
+        // SAFETY: this thread holds the mutex while the guard lives, so no
+        // thread of any process writes `data` meanwhile (all access goes
+        // through a guard); the bytes are a valid T (ShmSafe, Payload).
+        unsafe { &*self.lock.data.get() }
+    }
+
+    pub(crate) fn get_mut(&mut self) -> &mut T {
+        // SAFETY: as in `get`, and `&mut self` rules out other references
+        // from this guard.
+        unsafe { &mut *self.lock.data.get() }
+    }
+}
+
+impl<T> Drop for RawGuard<'_, T> {
+    fn drop(&mut self) {
+        // SAFETY: this thread holds the mutex (the guard exists only then;
+        // guards are not Send, see crate::MutexGuard), and unlocks it once.
+        unsafe { libc::pthread_mutex_unlock(self.lock.raw.get()) };
+    }
+}
+
+fn check(ret: c_int) -> Result<(), Errno> {
+    if ret == 0 { Ok(()) } else { Err(ret) }
+}
+
+#[cfg(any(target_os = "linux", target_os = "freebsd"))]
+fn set_robust(attr: *mut libc::pthread_mutexattr_t) -> Result<(), Errno> {
+    // SAFETY: `attr` is an initialised attribute object (caller).
+    check(unsafe { libc::pthread_mutexattr_setrobust(attr, libc::PTHREAD_MUTEX_ROBUST) })
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "freebsd")))]
+fn set_robust(_attr: *mut libc::pthread_mutexattr_t) -> Result<(), Errno> {
+    Err(libc::ENOSYS)
+}
+
+#[cfg(any(target_os = "linux", target_os = "freebsd"))]
+unsafe fn consistent(m: *mut libc::pthread_mutex_t) -> c_int {
+    // SAFETY: forwarded from the caller's contract.
+    unsafe { libc::pthread_mutex_consistent(m) }
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "freebsd")))]
+unsafe fn consistent(_m: *mut libc::pthread_mutex_t) -> c_int {
+    libc::ENOSYS
+}
