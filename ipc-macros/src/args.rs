@@ -43,9 +43,7 @@ pub(crate) fn parse(tokens: TokenStream, with_initial: bool) -> (Args, Option<sy
         let key = path_text(&meta);
         match slot {
             None => {
-                errors.push(meta.error(format!(
-                    "unknown argument `{key}`; expected {expected}"
-                )));
+                errors.push(meta.error(format!("unknown argument `{key}`; expected {expected}")));
                 skip_value(&meta)
             }
             Some(slot) => {

@@ -78,7 +78,11 @@ fn check_repr(input: &DeriveInput, errors: &mut Errors) {
     }
     if !fixed {
         let Data::Struct(s) = &input.data else { return };
-        let span = s.struct_token.span.join(input.ident.span()).unwrap_or(input.ident.span());
+        let span = s
+            .struct_token
+            .span
+            .join(input.ident.span())
+            .unwrap_or(input.ident.span());
         errors.push(syn::Error::new(
             span,
             "add #[repr(C)]: the layout of a repr(Rust) struct may differ between two builds, \
@@ -175,7 +179,9 @@ fn generate(input: &DeriveInput, fields: &Fields) -> TokenStream {
         });
     }
     let predicates = where_clause.map(|w| &w.predicates);
-    let comma = predicates.filter(|p| !p.empty_or_trailing()).map(|_| quote!(,));
+    let comma = predicates
+        .filter(|p| !p.empty_or_trailing())
+        .map(|_| quote!(,));
     let hash = format_ident!("hash");
     quote! {
         // SAFETY: the derive checked that the struct is #[repr(C)] or

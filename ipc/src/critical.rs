@@ -236,7 +236,10 @@ macro_rules! critical {
         )
     };
     (try $sem:path => $body:block) => {
-        $crate::__critical!(<$sem as $crate::__private::CriticalSection>::try_lock(), $body)
+        $crate::__critical!(
+            <$sem as $crate::__private::CriticalSection>::try_lock(),
+            $body
+        )
     };
     (try $sem:path, timeout $($rest:tt)*) => {
         ::core::compile_error!(

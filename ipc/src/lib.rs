@@ -58,12 +58,12 @@ mod private;
 pub use critical::NamedSemaphore;
 pub use error::{Error, ErrorKind, Result};
 pub use ipc_macros::named_semaphore;
+pub use ipc_macros::{ShmSafe, named_mutex, named_shared_memory};
 #[cfg(any(target_os = "linux", target_os = "android"))]
 pub use mq::{MessageQueue, MessageQueueOptions, unlink_message_queue};
 pub use semaphore::{Semaphore, SemaphoreGuard, SemaphoreOptions, unlink_semaphore};
 pub use shm::{SharedMemory, SharedMemoryOptions, unlink_shared_memory};
 pub use sys::shm::Mapping;
-pub use ipc_macros::{ShmSafe, named_mutex, named_shared_memory};
 pub use typed::{Mutex, MutexGuard, MutexOptions, Shared, SharedOptions, ShmSafe};
 
 #[doc = include_str!("../../README.md")]

@@ -56,9 +56,13 @@ impl<T: ShmSafe> Locked<T> {
         let result = (|| {
             // SAFETY: `attr` was initialised by pthread_mutexattr_init above
             // and is destroyed only after this closure.
-            check(unsafe { libc::pthread_mutexattr_setpshared(attr, libc::PTHREAD_PROCESS_SHARED) })?;
+            check(unsafe {
+                libc::pthread_mutexattr_setpshared(attr, libc::PTHREAD_PROCESS_SHARED)
+            })?;
             // SAFETY: as above.
-            check(unsafe { libc::pthread_mutexattr_settype(attr, libc::PTHREAD_MUTEX_ERRORCHECK) })?;
+            check(unsafe {
+                libc::pthread_mutexattr_settype(attr, libc::PTHREAD_MUTEX_ERRORCHECK)
+            })?;
             set_robust(attr)?;
             // SAFETY: `raw` is exclusively ours (`&mut self`), aligned (part
             // of a repr(C) struct placed aligned by Spec::new), and not an

@@ -282,7 +282,6 @@ impl<P: Payload> Region<P> {
         // the mapping and is not null.
         unsafe { self.ptr.add(self.offset) }
     }
-
 }
 
 /// Opens the typed object on `fd` as `spec` says: grows a fresh object,
@@ -459,4 +458,3 @@ pub(crate) fn pid_is_dead(pid: u32) -> bool {
     // SAFETY: signal 0 only checks that the process exists.
     matches!(cvt(unsafe { libc::kill(pid, 0) }), Err(libc::ESRCH))
 }
-

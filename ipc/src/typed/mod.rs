@@ -1,7 +1,7 @@
 //! Typed state in shared memory: [`ShmSafe`], [`Shared<T>`], [`Mutex<T>`].
 
-pub(crate) mod object;
 mod mutex;
+pub(crate) mod object;
 mod shared;
 // The trait is `unsafe` by nature (its impls promise a layout), and its
 // impls for primitives are the only unsafe code outside `sys`.

@@ -185,12 +185,7 @@ fn layout<T: ShmSafe>() -> u64 {
     );
     let hash = struct_start(size_of::<Locked<T>>(), align_of::<Locked<T>>());
     let hash = struct_field(hash, "mutex", 0, mutex);
-    struct_field(
-        hash,
-        "data",
-        Locked::<T>::DATA_OFFSET,
-        T::LAYOUT,
-    )
+    struct_field(hash, "data", Locked::<T>::DATA_OFFSET, T::LAYOUT)
 }
 
 impl<T: ShmSafe> Mutex<T> {
@@ -381,8 +376,10 @@ impl<T: ShmSafe> Mutex<T> {
                 Some(&self.name),
                 "already held by this thread: unlock (drop the guard) before locking again",
             )),
-            Err(libc::ENOTRECOVERABLE) => Err(Error::os(op, Some(&self.name), libc::ENOTRECOVERABLE)
-                .with_detail("the mutex is not recoverable (made by another program?)")),
+            Err(libc::ENOTRECOVERABLE) => {
+                Err(Error::os(op, Some(&self.name), libc::ENOTRECOVERABLE)
+                    .with_detail("the mutex is not recoverable (made by another program?)"))
+            }
             Err(e) => Err(Error::os(op, Some(&self.name), e)),
         }
     }

@@ -88,9 +88,9 @@ pub(crate) fn open<P: Payload>(
 /// What was found, in words.
 fn describe(found: &Found) -> String {
     match found {
-        Found::TooSmall(size) => format!(
-            "an object of {size} bytes, too small for the header of an ipc typed object"
-        ),
+        Found::TooSmall(size) => {
+            format!("an object of {size} bytes, too small for the header of an ipc typed object")
+        }
         Found::NoMagic(first) => format!(
             "no ipc typed-object header (first bytes {first:#018x}): \
              a plain shared-memory object, or garbage"
@@ -99,7 +99,8 @@ fn describe(found: &Found) -> String {
             format!("a header with an invalid state word {state:#x}: garbage")
         }
         Found::Other(view, size) => {
-            let kind = ObjectKind::from_u32(view.kind).map_or("an unknown kind", ObjectKind::as_str);
+            let kind =
+                ObjectKind::from_u32(view.kind).map_or("an unknown kind", ObjectKind::as_str);
             format!(
                 "a {kind} (layout {:#018x}, {size} bytes, format version {})",
                 view.layout, view.version

@@ -92,7 +92,10 @@ pub(crate) const fn mix(hash: u64, n: u64) -> u64 {
 /// The fingerprint of a primitive: its name, size and alignment.
 #[must_use]
 pub(crate) const fn primitive(name: &str, size: usize, align: usize) -> u64 {
-    mix(mix(fnv1a(fnv1a(BASIS, b"prim:"), name.as_bytes()), size as u64), align as u64)
+    mix(
+        mix(fnv1a(fnv1a(BASIS, b"prim:"), name.as_bytes()), size as u64),
+        align as u64,
+    )
 }
 
 /// The start of a struct's fingerprint: its size and alignment.
@@ -125,8 +128,29 @@ macro_rules! primitives {
 }
 
 primitives!(
-    u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize, f32, f64, AtomicU8,
-    AtomicU16, AtomicU32, AtomicU64, AtomicUsize, AtomicI8, AtomicI16, AtomicI32, AtomicI64,
+    u8,
+    u16,
+    u32,
+    u64,
+    u128,
+    usize,
+    i8,
+    i16,
+    i32,
+    i64,
+    i128,
+    isize,
+    f32,
+    f64,
+    AtomicU8,
+    AtomicU16,
+    AtomicU32,
+    AtomicU64,
+    AtomicUsize,
+    AtomicI8,
+    AtomicI16,
+    AtomicI32,
+    AtomicI64,
     AtomicIsize,
 );
 
