@@ -14,6 +14,9 @@ struct Target {
     generics: Generics,
     /// A plain unit struct, which can be named as a value.
     unit: bool,
+    /// Whether the struct derives `ShmSafe` (the data of a mutex or a
+    /// shared-memory object must); stubs without it use no data.
+    shm_safe: bool,
 }
 
 /// `#[named_semaphore]`, `#[named_mutex]` and `#[named_shared_memory]`.
@@ -70,6 +73,7 @@ fn target(object: Object, item: &Item, errors: &mut Errors) -> Option<Target> {
             "`#[named_shared_memory]` goes on a `#[derive(ipc::ShmSafe)]` `#[repr(C)]` struct"
         }
     };
+    let mut shm_safe = false;
     let (ident, vis, generics, unit) = match item {
         Item::Struct(s) => {
             let unit = matches!(s.fields, Fields::Unit);
@@ -77,6 +81,25 @@ fn target(object: Object, item: &Item, errors: &mut Errors) -> Option<Target> {
                 errors.push(syn::Error::new_spanned(
                     &s.fields,
                     format!("{expected}; remove the fields"),
+                ));
+            }
+            shm_safe = derives_shm_safe(&s.attrs);
+            let needs_derive = match object {
+                Object::Semaphore => false,
+                Object::Mutex => !unit,
+                Object::SharedMemory => true,
+            };
+            if needs_derive && !shm_safe {
+                let why = if object == Object::Mutex {
+                    "the data a named mutex protects lives in shared memory"
+                } else {
+                    "a named shared-memory object holds the struct in shared memory"
+                };
+                errors.push(syn::Error::new_spanned(
+                    &s.ident,
+                    format!(
+                        "add `#[derive(ipc::ShmSafe)]` and `#[repr(C)]` below the attribute: {why}"
+                    ),
                 ));
             }
             (&s.ident, &s.vis, &s.generics, unit)
@@ -115,15 +138,39 @@ fn target(object: Object, item: &Item, errors: &mut Errors) -> Option<Target> {
         vis: vis.clone(),
         generics: generics.clone(),
         unit,
+        shm_safe,
     })
 }
 
 fn generate(object: Object, target: &Target, checked: &Checked, checks: bool) -> TokenStream {
+    if object != Object::Semaphore && !target.generics.params.is_empty() {
+        // Refused above; statics cannot be generic, so no stubs either.
+        return TokenStream::new();
+    }
     match object {
         Object::Semaphore => generate_semaphore(target, checked, checks),
         Object::Mutex => generate_mutex(target, checked, checks),
         Object::SharedMemory => generate_shared(target, checked, checks),
     }
+}
+
+/// Whether `#[derive(..)]` among `attrs` lists `ShmSafe` (any path ending so).
+fn derives_shm_safe(attrs: &[syn::Attribute]) -> bool {
+    attrs
+        .iter()
+        .filter(|a| a.path().is_ident("derive"))
+        .any(|a| {
+            let mut found = false;
+            let _ = a.parse_nested_meta(|meta| {
+                found |= meta
+                    .path
+                    .segments
+                    .last()
+                    .is_some_and(|s| s.ident == "ShmSafe");
+                Ok(())
+            });
+            found
+        })
 }
 
 /// The span of an item's keyword, and what to call the item.
@@ -155,6 +202,7 @@ fn generate_semaphore(target: &Target, checked: &Checked, checks: bool) -> Token
         vis,
         generics,
         unit,
+        ..
     } = target;
     let Checked {
         name,
@@ -326,6 +374,21 @@ fn shm_consts(target: &Target, checked: &Checked, checks: bool, noun: &str) -> T
 fn generate_shared(target: &Target, checked: &Checked, checks: bool) -> TokenStream {
     let consts = shm_consts(target, checked, checks, "shared-memory object");
     let Target { ident, vis, .. } = target;
+    if !checks || !target.shm_safe {
+        // Stubs that need no bound: the real error is reported elsewhere.
+        return quote! {
+            #consts
+            #[allow(dead_code, clippy::unreachable)]
+            impl #ident {
+                #vis fn shared() -> ::ipc::Result<&'static Self> {
+                    ::core::unreachable!()
+                }
+                #vis fn unlink() -> ::ipc::Result<()> {
+                    ::core::unreachable!()
+                }
+            }
+        };
+    }
     let Checked { name, mode, .. } = checked;
     let doc_shared = format!(
         " Opens the shared-memory object `{name}` on first use — creating it, all \
@@ -375,16 +438,27 @@ fn generate_shared(target: &Target, checked: &Checked, checks: bool) -> TokenStr
 fn generate_mutex(target: &Target, checked: &Checked, checks: bool) -> TokenStream {
     let consts = shm_consts(target, checked, checks, "mutex");
     let Target {
-        ident, vis, unit, ..
+        ident,
+        vis,
+        unit,
+        shm_safe,
+        ..
     } = target;
     let Checked { name, mode, .. } = checked;
-    let data = if *unit { quote!(()) } else { quote!(#ident) };
+    // Without a ShmSafe derive (an error reported already), the stubs
+    // protect no data, so they raise no error of their own.
+    let with_data = !*unit && *shm_safe;
+    let data = if with_data {
+        quote!(#ident)
+    } else {
+        quote!(())
+    };
     let doc_mutex = format!(
         " Opens the crash-safe mutex `{name}` on first use — creating it, its data \
          all zeros, with mode {mode:#o} if it does not exist — and returns the \
          handle cached for the whole process."
     );
-    let assert_shm_safe = (!*unit).then(|| {
+    let assert_shm_safe = with_data.then(|| {
         quote_spanned! {ident.span()=>
             const _: fn() = || {
                 fn shm_safe<T: ::ipc::ShmSafe>() {}

@@ -57,6 +57,12 @@ use crate::{Result, Semaphore, SemaphoreGuard};
 /// Manual::unlink()?;
 /// # Ok::<(), ipc::Error>(())
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a named semaphore or a named mutex",
+    label = "not declared with `#[ipc::named_semaphore]` or `#[ipc::named_mutex]`",
+    note = "declare it: `#[ipc::named_semaphore(name = \"/app.lock\")] struct {Self};`, or \
+            `#[ipc::named_mutex(name = \"/app.lock\")]` for a lock that survives its holder's death"
+)]
 pub trait NamedSemaphore {
     /// The semaphore's name.
     const NAME: &'static str;

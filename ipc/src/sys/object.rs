@@ -173,6 +173,10 @@ pub(crate) unsafe trait Payload: Sync + 'static {}
 // structs of them implement it).
 unsafe impl<T: ShmSafe> Payload for T {}
 
+/// The initialiser of a payload: the zeroed value, and its first byte for
+/// payloads longer than `P`.
+pub(crate) type Init<'a, P> = &'a mut dyn FnMut(&mut P, NonNull<u8>) -> Result<(), Errno>;
+
 /// Why establishing an object failed.
 #[derive(Debug)]
 pub(crate) enum Fail {
@@ -256,6 +260,7 @@ impl<P: Payload> Region<P> {
     }
 
     /// The header.
+    #[allow(clippy::cast_ptr_alignment)] // mmap returns page-aligned memory
     pub(crate) fn header(&self) -> &Header {
         // SAFETY: the mapping is at least HEADER_LEN bytes (checked in `map`)
         // and page-aligned, so aligned for Header; Header is all atomics, so
@@ -293,7 +298,7 @@ impl<P: Payload> Region<P> {
 pub(crate) fn establish<P: Payload>(
     fd: BorrowedFd<'_>,
     spec: &Spec,
-    init: &mut dyn FnMut(&mut P, NonNull<u8>) -> Result<(), Errno>,
+    init: Init<'_, P>,
 ) -> Result<Region<P>, Fail> {
     let mut size = super::shm::size(fd).map_err(|e| Fail::Os("fstat", e))?;
     if size == 0 {
@@ -359,11 +364,7 @@ pub(crate) fn establish<P: Payload>(
 
 /// Zeroes the payload, writes the header and runs `init`, holding the claim
 /// (`INIT | our pid`). A panic in `init` puts the state back to `EMPTY`.
-fn initialise<P: Payload>(
-    region: &Region<P>,
-    spec: &Spec,
-    init: &mut dyn FnMut(&mut P, NonNull<u8>) -> Result<(), Errno>,
-) -> Result<(), Errno> {
+fn initialise<P: Payload>(region: &Region<P>, spec: &Spec, init: Init<'_, P>) -> Result<(), Errno> {
     struct Unclaim<'a>(&'a AtomicU64, bool);
     impl Drop for Unclaim<'_> {
         fn drop(&mut self) {

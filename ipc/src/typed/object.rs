@@ -1,11 +1,9 @@
 //! Opening typed objects: the options they share and the errors they report.
 
 use std::os::fd::AsFd;
-use std::ptr::NonNull;
 use std::sync::Arc;
 
-use crate::sys::Errno;
-use crate::sys::object::{self, Fail, Found, ObjectKind, Payload, Region, Spec};
+use crate::sys::object::{self, Fail, Found, Init, ObjectKind, Payload, Region, Spec};
 use crate::{Error, ErrorKind, Result, SharedMemory};
 
 /// The options every typed object has: `create`, `create_new`, `mode`.
@@ -26,6 +24,9 @@ impl Default for Common {
     }
 }
 
+/// The `init` closure of the options builders.
+pub(crate) type InitFn<T> = Box<dyn FnOnce(&mut T) + Send>;
+
 /// A typed object's mapping and name.
 pub(crate) struct Opened<P> {
     pub(crate) region: Region<P>,
@@ -41,7 +42,7 @@ pub(crate) fn open<P: Payload>(
     common: Common,
     spec: Option<Spec>,
     what: &dyn Fn() -> String,
-    init: &mut dyn FnMut(&mut P, NonNull<u8>) -> std::result::Result<(), Errno>,
+    init: Init<'_, P>,
 ) -> Result<Opened<P>> {
     let shm = SharedMemory::options()
         .create(common.create)

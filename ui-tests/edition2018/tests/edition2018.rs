@@ -12,3 +12,8 @@ fn all_forms_from_2018() {
     );
     ui_tests_2018::Lock2018::unlink().unwrap();
 }
+
+#[test]
+fn typed_forms_from_2018() {
+    assert_eq!(ui_tests_2018::typed_forms().unwrap(), 2);
+}

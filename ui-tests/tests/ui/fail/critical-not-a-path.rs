@@ -1,0 +1,3 @@
+fn main() {
+    let _ = ipc::critical!(42 => { 1 });
+}

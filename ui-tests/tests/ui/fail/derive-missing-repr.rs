@@ -1,0 +1,6 @@
+#[derive(ipc::ShmSafe)]
+struct Stats {
+    hits: u64,
+}
+
+fn main() {}

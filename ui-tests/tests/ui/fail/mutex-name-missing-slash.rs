@@ -1,0 +1,4 @@
+#[ipc::named_mutex(name = "app.lock")]
+struct Lock;
+
+fn main() {}

@@ -1,0 +1,6 @@
+#[ipc::named_mutex(name = "/app.lock")]
+enum Lock {
+    Held,
+}
+
+fn main() {}

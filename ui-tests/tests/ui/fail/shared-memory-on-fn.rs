@@ -1,0 +1,4 @@
+#[ipc::named_shared_memory(name = "/app.stats")]
+fn stats() {}
+
+fn main() {}
