@@ -172,3 +172,102 @@ pub fn alternate(
     }
     (median(ta), median(tb))
 }
+
+/// A robust, process-shared, error-checking pthread mutex in an anonymous
+/// shared mapping, set up exactly as `ipc::Mutex` sets up its own: the raw
+/// baseline for it.
+pub struct RawRobustMutex(*mut libc::pthread_mutex_t);
+
+impl RawRobustMutex {
+    pub fn new() -> RawRobustMutex {
+        // SAFETY: a fresh anonymous shared mapping aliases nothing; the
+        // attribute and mutex calls get valid, aligned storage (mmap returns
+        // page-aligned memory), initialised in order before use.
+        unsafe {
+            let p = libc::mmap(
+                std::ptr::null_mut(),
+                4096,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            );
+            assert_ne!(p, libc::MAP_FAILED);
+            let m = p.cast::<libc::pthread_mutex_t>();
+            let mut attr = std::mem::zeroed::<libc::pthread_mutexattr_t>();
+            assert_eq!(libc::pthread_mutexattr_init(&raw mut attr), 0);
+            libc::pthread_mutexattr_setpshared(&raw mut attr, libc::PTHREAD_PROCESS_SHARED);
+            libc::pthread_mutexattr_settype(&raw mut attr, libc::PTHREAD_MUTEX_ERRORCHECK);
+            libc::pthread_mutexattr_setrobust(&raw mut attr, libc::PTHREAD_MUTEX_ROBUST);
+            assert_eq!(libc::pthread_mutex_init(m, &raw const attr), 0);
+            libc::pthread_mutexattr_destroy(&raw mut attr);
+            RawRobustMutex(m)
+        }
+    }
+
+    #[inline]
+    pub fn lock_unlock(&self) {
+        // SAFETY: `self.0` is an initialised mutex until Drop; this thread
+        // unlocks what it locked.
+        unsafe {
+            libc::pthread_mutex_lock(self.0);
+            libc::pthread_mutex_unlock(self.0);
+        }
+    }
+}
+
+impl Drop for RawRobustMutex {
+    fn drop(&mut self) {
+        // SAFETY: the mapping made in `new`, unmapped once.
+        unsafe { libc::munmap(self.0.cast(), 4096) };
+    }
+}
+
+/// An `AtomicU64` at the start of a shared mapping of the shm object `name`
+/// (raw `shm_open` + `mmap`): the baseline for typed access.
+pub struct RawShmWord {
+    ptr: *mut u8,
+    len: usize,
+}
+
+impl RawShmWord {
+    pub fn create(name: &str, len: usize) -> RawShmWord {
+        let c = CString::new(name).unwrap();
+        // SAFETY: `c` is NUL-terminated; the descriptor is closed after the
+        // mapping is made; the mapping aliases nothing.
+        unsafe {
+            let fd = libc::shm_open(
+                c.as_ptr(),
+                libc::O_RDWR | libc::O_CREAT | libc::O_EXCL,
+                0o600,
+            );
+            assert!(fd >= 0, "shm_open {name}");
+            assert_eq!(libc::ftruncate(fd, len as libc::off_t), 0);
+            let p = libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED,
+                fd,
+                0,
+            );
+            libc::close(fd);
+            libc::shm_unlink(c.as_ptr());
+            assert_ne!(p, libc::MAP_FAILED);
+            RawShmWord { ptr: p.cast(), len }
+        }
+    }
+
+    pub fn word(&self) -> &std::sync::atomic::AtomicU64 {
+        // SAFETY: the mapping is page-aligned, at least 8 bytes, and lives
+        // as long as `self`; AtomicU64 tolerates concurrent access.
+        unsafe { &*self.ptr.cast::<std::sync::atomic::AtomicU64>() }
+    }
+}
+
+impl Drop for RawShmWord {
+    fn drop(&mut self) {
+        // SAFETY: the mapping made in `create`, unmapped once.
+        unsafe { libc::munmap(self.ptr.cast(), self.len) };
+    }
+}
