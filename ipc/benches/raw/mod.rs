@@ -258,6 +258,7 @@ impl RawShmWord {
         }
     }
 
+    #[allow(clippy::cast_ptr_alignment)] // mmap returns page-aligned memory
     pub fn word(&self) -> &std::sync::atomic::AtomicU64 {
         // SAFETY: the mapping is page-aligned, at least 8 bytes, and lives
         // as long as `self`; AtomicU64 tolerates concurrent access.
