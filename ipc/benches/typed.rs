@@ -55,10 +55,10 @@ fn main() {
         b.iter(|| shared.hits.fetch_add(1, Ordering::Relaxed));
     });
     g.bench_function("raw robust mutex lock+unlock", |b| {
-        b.iter(|| raw_mutex.lock_unlock())
+        b.iter(|| raw_mutex.lock_unlock());
     });
     g.bench_function("Mutex lock+unlock", |b| {
-        b.iter(|| drop(mutex.lock().unwrap()))
+        b.iter(|| drop(mutex.lock().unwrap()));
     });
     g.finish();
 

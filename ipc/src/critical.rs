@@ -7,6 +7,10 @@ use crate::{Result, Semaphore, SemaphoreGuard};
 /// A named semaphore declared once, as a type: implemented by
 /// `#[ipc::named_semaphore]`, or by hand.
 ///
+/// A process that dies holding the semaphore leaves it taken for good (a
+/// semaphore has no owner); declare the lock with `#[named_mutex]` instead
+/// when a holder may die.
+///
 /// Only the constants and [`semaphore`](NamedSemaphore::semaphore) are
 /// required; everything else has a default built on them, so a hand-written
 /// impl works with [`critical!`](crate::critical) too.
@@ -141,7 +145,8 @@ pub trait NamedSemaphore {
 
     /// Removes the semaphore's name ([`crate::unlink_semaphore`]). Handles
     /// stay usable, but a process that opens the name afterwards creates a
-    /// new, distinct semaphore: unlink when the application shuts down.
+    /// new, distinct semaphore, splitting the application in two: unlink at
+    /// teardown, when no process uses the name any more.
     ///
     /// # Errors
     ///

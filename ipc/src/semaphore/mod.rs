@@ -26,6 +26,12 @@ use crate::{Error, ErrorKind, Result};
 /// initial value of 1 it is a lock between processes: [`lock`](Semaphore::lock)
 /// returns a guard that releases on drop, also when a panic unwinds.
 ///
+/// What a crash does: a semaphore has no owner, so a process that dies
+/// holding it — killed, or leaving by `std::process::exit` or an abort —
+/// never releases it, and its value stays low forever; waiters without a
+/// timeout hang. When a holder may die, use [`Mutex`](crate::Mutex) (or
+/// `#[named_mutex]`), which the next locker recovers.
+///
 /// The handle closes on drop (`sem_close`); the name stays until
 /// [`unlink`](Semaphore::unlink), as the kernel object outlives every process.
 ///
