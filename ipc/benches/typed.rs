@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use criterion::Criterion;
 use ipc::{Mutex, Semaphore, Shared, SharedMemory};
-use raw::{RawRobustMutex, RawShmWord};
+use raw::{RawNamedMutex, RawRobustMutex, RawShmWord};
 
 #[derive(ipc::ShmSafe)]
 #[repr(C)]
@@ -21,6 +21,8 @@ struct Stats {
     last: u64,
 }
 
+// One straight script of setups and rows: long, but flat.
+#[allow(clippy::too_many_lines)]
 fn main() {
     let pid = std::process::id();
     let shared_name = format!("/ipc-bench.shared.{pid}");
@@ -37,6 +39,9 @@ fn main() {
     let mutex = Mutex::<u64>::create_new(&mutex_name).unwrap();
     mutex.unlink().unwrap();
     let raw_mutex = RawRobustMutex::new();
+    let raw_named_name = format!("/ipc-bench.rawmutex.{pid}");
+    let raw_named = RawNamedMutex::create(&raw_named_name);
+    ipc::unlink_shared_memory(&raw_named_name).unwrap();
     let sem = Semaphore::options()
         .initial_value(1)
         .create_unique("/ipc-bench.typed-sem")
@@ -90,19 +95,34 @@ fn main() {
         },
     );
     ab(
-        "Mutex<u64> lock+unlock",
-        "raw robust pthread mutex",
+        "Mutex<u64> lock+add+unlock",
+        "raw lock+unlock, anon mmap",
         &mut || raw_mutex.lock_unlock(),
-        &mut || drop(black_box(mutex.lock().unwrap())),
+        &mut || {
+            let mut g = mutex.lock().unwrap();
+            *g += 1;
+        },
     );
     ab(
-        "Mutex<u64> lock+unlock",
+        "Mutex<u64> lock+add+unlock",
+        "raw robust mutex in shm",
+        &mut || raw_named.section(),
+        &mut || {
+            let mut g = mutex.lock().unwrap();
+            *g += 1;
+        },
+    );
+    ab(
+        "Mutex<u64> lock+add+unlock",
         "Semaphore acquire+release",
         &mut || {
             sem.acquire().unwrap();
             sem.release().unwrap();
         },
-        &mut || drop(black_box(mutex.lock().unwrap())),
+        &mut || {
+            let mut g = mutex.lock().unwrap();
+            *g += 1;
+        },
     );
     println!(
         "\n{:<32} {:<28} {:>11} {:>11} {:>9}",

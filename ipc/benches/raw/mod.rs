@@ -272,3 +272,106 @@ impl Drop for RawShmWord {
         unsafe { libc::munmap(self.ptr.cast(), self.len) };
     }
 }
+
+/// A robust pthread mutex and a counter in a named shared-memory object,
+/// for processes started separately: the raw baseline of contended
+/// `ipc::Mutex<u64>`.
+pub struct RawNamedMutex {
+    ptr: *mut u8,
+}
+
+const RAW_NAMED_LEN: usize = 4096;
+
+impl RawNamedMutex {
+    /// Creates the object and initialises the mutex as `ipc::Mutex` does.
+    pub fn create(name: &str) -> RawNamedMutex {
+        let m = RawNamedMutex::map(name, libc::O_CREAT | libc::O_EXCL);
+        // SAFETY: the fresh object is zeroed, page-aligned and ours alone
+        // until the children start; the attribute is initialised first.
+        unsafe {
+            let mut attr = std::mem::zeroed::<libc::pthread_mutexattr_t>();
+            libc::pthread_mutexattr_init(&raw mut attr);
+            libc::pthread_mutexattr_setpshared(&raw mut attr, libc::PTHREAD_PROCESS_SHARED);
+            libc::pthread_mutexattr_settype(&raw mut attr, libc::PTHREAD_MUTEX_ERRORCHECK);
+            libc::pthread_mutexattr_setrobust(&raw mut attr, libc::PTHREAD_MUTEX_ROBUST);
+            assert_eq!(libc::pthread_mutex_init(m.mutex(), &raw const attr), 0);
+            libc::pthread_mutexattr_destroy(&raw mut attr);
+        }
+        m
+    }
+
+    /// Opens an object made by `create`.
+    pub fn open(name: &str) -> RawNamedMutex {
+        RawNamedMutex::map(name, 0)
+    }
+
+    fn map(name: &str, flags: i32) -> RawNamedMutex {
+        let c = CString::new(name).unwrap();
+        // SAFETY: `c` is NUL-terminated; the descriptor is closed once
+        // mapped; the mapping aliases nothing.
+        unsafe {
+            let fd = libc::shm_open(c.as_ptr(), libc::O_RDWR | flags, 0o600);
+            assert!(fd >= 0, "shm_open {name}");
+            if flags != 0 {
+                assert_eq!(libc::ftruncate(fd, RAW_NAMED_LEN as libc::off_t), 0);
+            }
+            let p = libc::mmap(
+                std::ptr::null_mut(),
+                RAW_NAMED_LEN,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED,
+                fd,
+                0,
+            );
+            libc::close(fd);
+            assert_ne!(p, libc::MAP_FAILED);
+            RawNamedMutex { ptr: p.cast() }
+        }
+    }
+
+    #[allow(clippy::cast_ptr_alignment)] // page-aligned mapping
+    fn mutex(&self) -> *mut libc::pthread_mutex_t {
+        self.ptr.cast()
+    }
+
+    /// Locks, adds one to the counter, unlocks.
+    #[inline]
+    #[allow(clippy::cast_ptr_alignment)] // page-aligned mapping, offset 64
+    pub fn section(&self) {
+        // SAFETY: the mutex was initialised by `create`; the counter at
+        // offset 64 is only touched under it.
+        unsafe {
+            let r = libc::pthread_mutex_lock(self.mutex());
+            if r == libc::EOWNERDEAD {
+                libc::pthread_mutex_consistent(self.mutex());
+            }
+            *self.ptr.add(64).cast::<u64>() += 1;
+            libc::pthread_mutex_unlock(self.mutex());
+        }
+    }
+
+    /// The counter (read when no process is in a section).
+    #[allow(clippy::cast_ptr_alignment)] // page-aligned mapping, offset 64
+    pub fn count(&self) -> u64 {
+        // SAFETY: as in `section`; the children have exited.
+        unsafe { *self.ptr.add(64).cast::<u64>() }
+    }
+}
+
+impl Drop for RawNamedMutex {
+    fn drop(&mut self) {
+        // SAFETY: the mapping made in `map`, unmapped once.
+        unsafe { libc::munmap(self.ptr.cast(), RAW_NAMED_LEN) };
+    }
+}
+
+/// CLOCK_MONOTONIC in nanoseconds: comparable across processes.
+pub fn monotonic_ns() -> u128 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &raw mut ts) };
+    ts.tv_sec as u128 * 1_000_000_000 + ts.tv_nsec as u128
+}

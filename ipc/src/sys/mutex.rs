@@ -84,6 +84,7 @@ impl<T: ShmSafe> Locked<T> {
     }
 
     /// `pthread_mutex_lock`.
+    #[inline]
     pub(crate) fn lock(&self) -> Result<RawGuard<'_, T>, Errno> {
         // SAFETY: `raw` was initialised as a process-shared mutex before the
         // object was published (Payload init), and lives as long as `self`.
@@ -131,12 +132,20 @@ impl<T: ShmSafe> Locked<T> {
 
     /// Turns a lock call's result into a guard: EOWNERDEAD is a lock that
     /// is ours, made consistent at once, and reported as recovered.
+    #[inline]
     fn locked(&self, ret: c_int) -> Result<RawGuard<'_, T>, Errno> {
-        match ret {
-            0 => Ok(RawGuard {
+        if ret == 0 {
+            return Ok(RawGuard {
                 lock: self,
                 recovered: false,
-            }),
+            });
+        }
+        self.owner_died(ret)
+    }
+
+    #[cold]
+    fn owner_died(&self, ret: c_int) -> Result<RawGuard<'_, T>, Errno> {
+        match ret {
             libc::EOWNERDEAD => {
                 let guard = RawGuard {
                     lock: self,
@@ -179,6 +188,7 @@ impl<T> RawGuard<'_, T> {
 }
 
 impl<T> Drop for RawGuard<'_, T> {
+    #[inline]
     fn drop(&mut self) {
         // SAFETY: this thread holds the mutex (the guard exists only then;
         // guards are not Send, see crate::MutexGuard), and unlocks it once.

@@ -270,6 +270,7 @@ impl<P: Payload> Region<P> {
     }
 
     /// The payload.
+    #[inline]
     pub(crate) fn payload(&self) -> &P {
         // SAFETY: a Region<P> with `offset > 0` is only returned by
         // `establish`, after the object was checked to be `len` bytes with

@@ -278,6 +278,7 @@ impl<T: ShmSafe> Mutex<T> {
     /// # Ok::<(), ipc::Error>(())
     /// ```
     #[doc(alias = "pthread_mutex_lock")]
+    #[inline]
     pub fn lock(&self) -> Result<MutexGuard<'_, T>> {
         self.guard("pthread_mutex_lock", self.locked().lock())
     }
@@ -355,10 +356,12 @@ impl<T: ShmSafe> Mutex<T> {
         crate::unlink_shared_memory(&self.name)
     }
 
+    #[inline]
     fn locked(&self) -> &Locked<T> {
         self.region.payload()
     }
 
+    #[inline]
     fn guard<'a>(
         &'a self,
         op: &'static str,
@@ -370,17 +373,23 @@ impl<T: ShmSafe> Mutex<T> {
                 name: &self.name,
                 _not_send: PhantomData,
             }),
-            Err(libc::EDEADLK) => Err(Error::new(
+            Err(e) => Err(self.error(op, e)),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn error(&self, op: &'static str, errno: Errno) -> Error {
+        match errno {
+            libc::EDEADLK => Error::new(
                 ErrorKind::InvalidInput,
                 op,
                 Some(&self.name),
                 "already held by this thread: unlock (drop the guard) before locking again",
-            )),
-            Err(libc::ENOTRECOVERABLE) => {
-                Err(Error::os(op, Some(&self.name), libc::ENOTRECOVERABLE)
-                    .with_detail("the mutex is not recoverable (made by another program?)"))
-            }
-            Err(e) => Err(Error::os(op, Some(&self.name), e)),
+            ),
+            libc::ENOTRECOVERABLE => Error::os(op, Some(&self.name), errno)
+                .with_detail("the mutex is not recoverable (made by another program?)"),
+            e => Error::os(op, Some(&self.name), e),
         }
     }
 }
