@@ -7,8 +7,8 @@ use core::sync::atomic::{
 
 /// A type that may live in memory shared between processes.
 ///
-/// [`Shared<T>`](crate::Shared), [`Mutex<T>`](crate::Mutex) and
-/// [`Channel<T>`](crate::Channel) hold a `T: ShmSafe`. Derive it with
+/// [`Shared<T>`](crate::Shared) and [`Mutex<T>`](crate::Mutex) hold a
+/// `T: ShmSafe`. Derive it with
 /// `#[derive(ipc::ShmSafe)]` on a `#[repr(C)]` or `#[repr(transparent)]`
 /// struct whose fields are all `ShmSafe`; the derive checks every rule at
 /// compile time and computes [`LAYOUT`](ShmSafe::LAYOUT).
