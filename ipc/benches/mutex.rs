@@ -88,6 +88,18 @@ fn child(variant: &str, name: &str, start: &str, k: usize) {
     }
 }
 
+/// Unlinks what a run made, also when it panics.
+struct Cleanup(String, String);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let _ = ipc::unlink_shared_memory(&self.0);
+        let _ = ipc::unlink_shared_memory(&format!("{}.n", self.0));
+        let _ = ipc::unlink_semaphore(&self.0);
+        let _ = ipc::unlink_semaphore(&self.1);
+    }
+}
+
 /// One run: `processes` children, `k` sections each; ns per section (from
 /// the first child's start to the last one's end, over all sections) and
 /// the final count.
@@ -97,6 +109,7 @@ fn run(variant: &str, processes: usize, k: usize) -> (f64, u64) {
     let start = Semaphore::options()
         .create_unique("/ipc-bench.mstart")
         .unwrap();
+    let _cleanup = Cleanup(name.clone(), start.name().to_owned());
     let mut count: Box<dyn FnMut() -> u64> = match variant {
         "raw-pthread" => {
             let m = RawNamedMutex::create(&name);
@@ -142,10 +155,6 @@ fn run(variant: &str, processes: usize, k: usize) -> (f64, u64) {
     let longest = last - first;
     let n = count();
     drop(count);
-    let _ = ipc::unlink_shared_memory(&name);
-    let _ = ipc::unlink_shared_memory(&format!("{name}.n"));
-    let _ = ipc::unlink_semaphore(&name);
-    start.unlink().unwrap();
     (longest as f64 / (processes * k) as f64, n)
 }
 
