@@ -12,57 +12,114 @@ mod common;
 
 pub use common::{Kind, Name, unique};
 
-/// Whether this run is CI (`CI=true`), where a missing peer is a failure.
-fn under_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+/// The venv the tests make for themselves when no Python with posix_ipc is
+/// given: `target/test-venv`, with posix-ipc 1.3.2 from PyPI.
+fn own_venv() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"),
+        PathBuf::from,
+    );
+    target.join("test-venv")
 }
 
-/// A missing tool: a failure under CI, a printed skip elsewhere.
-fn missing(what: &str) -> Option<PathBuf> {
-    assert!(!under_ci(), "CI=true but {what}");
-    eprintln!("skipping: {what}");
-    None
+fn imports_posix_ipc(python: &Path) -> bool {
+    Command::new(python)
+        .args([
+            "-c",
+            "import posix_ipc, sys; sys.exit(posix_ipc.VERSION != '1.3.2')",
+        ])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
-/// A Python interpreter that imports posix_ipc: `$IPC_TEST_PYTHON` (set by
-/// `.ci/run` to its venv), else `python3` if it has posix_ipc.
-///
-/// Returns `None` (after printing why) when there is none, except under CI,
-/// where that fails the test.
+/// Makes `own_venv()` (once; test binaries that race wait on a lock
+/// directory) and returns its interpreter.
 ///
 /// # Panics
 ///
-/// Under CI without such an interpreter, or when `$IPC_TEST_PYTHON` names
-/// one that cannot import posix_ipc.
+/// With the commands' output when the venv cannot be made (no `python3`
+/// with `venv`, or PyPI unreachable): the interoperability tests then fail
+/// rather than pass without running.
+fn make_venv() -> PathBuf {
+    let venv = own_venv();
+    let python = venv.join("bin/python");
+    if imports_posix_ipc(&python) {
+        return python;
+    }
+    let lock = venv.with_extension("lock");
+    let _ = std::fs::create_dir_all(venv.parent().unwrap_or(Path::new(".")));
+    let started = std::time::Instant::now();
+    while std::fs::create_dir(&lock).is_err() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(300),
+            "another test process has held {} for 5 minutes; remove it if stale",
+            lock.display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        if imports_posix_ipc(&python) {
+            return python;
+        }
+    }
+    let run = |cmd: &mut Command| {
+        let out = cmd.output();
+        let ok = out.as_ref().is_ok_and(|o| o.status.success());
+        if !ok {
+            let _ = std::fs::remove_dir(&lock);
+        }
+        let out = out.unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+        assert!(
+            out.status.success(),
+            "{cmd:?} failed; the Python interoperability tests need python3 with venv and \
+             network access to PyPI (or set IPC_TEST_PYTHON to a python with posix_ipc 1.3.2):\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    eprintln!("making {} with posix-ipc 1.3.2 from PyPI", venv.display());
+    run(Command::new("python3")
+        .args(["-m", "venv", "--clear"])
+        .arg(&venv));
+    run(Command::new(venv.join("bin/pip")).args([
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "posix-ipc==1.3.2",
+    ]));
+    let _ = std::fs::remove_dir(&lock);
+    assert!(
+        imports_posix_ipc(&python),
+        "{} was made but cannot import posix_ipc 1.3.2",
+        python.display()
+    );
+    python
+}
+
+/// A Python interpreter that imports posix_ipc 1.3.2: `$IPC_TEST_PYTHON`
+/// (`.ci/run` sets it to its venv), else a venv the tests make for
+/// themselves under `target/` on first use.
+///
+/// # Panics
+///
+/// When `$IPC_TEST_PYTHON` names an interpreter that cannot import
+/// posix_ipc, or when the venv cannot be made: a test that cannot run
+/// fails, it never reports a skip as a pass.
+#[must_use]
 pub fn python() -> Option<&'static Path> {
-    static PYTHON: OnceLock<Option<PathBuf>> = OnceLock::new();
-    PYTHON
-        .get_or_init(|| {
-            let imports = |python: &Path| {
-                Command::new(python)
-                    .args(["-c", "import posix_ipc"])
-                    .stderr(Stdio::null())
-                    .status()
-                    .is_ok_and(|s| s.success())
-            };
-            if let Some(python) = std::env::var_os("IPC_TEST_PYTHON") {
-                let python = PathBuf::from(python);
-                assert!(
-                    imports(&python),
-                    "IPC_TEST_PYTHON={} cannot import posix_ipc",
-                    python.display()
-                );
-                return Some(python);
-            }
-            let python = PathBuf::from("python3");
-            if imports(&python) {
-                return Some(python);
-            }
-            missing(
-                "no Python with posix_ipc (set IPC_TEST_PYTHON, or run .ci/run, which makes a venv)",
-            )
-        })
-        .as_deref()
+    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
+    let python = PYTHON.get_or_init(|| {
+        if let Some(python) = std::env::var_os("IPC_TEST_PYTHON") {
+            let python = PathBuf::from(python);
+            assert!(
+                imports_posix_ipc(&python),
+                "IPC_TEST_PYTHON={} cannot import posix_ipc 1.3.2",
+                python.display()
+            );
+            return python;
+        }
+        make_venv()
+    });
+    Some(python)
 }
 
 /// The prelude of every Python snippet: posix_ipc, and the arguments.
@@ -131,7 +188,10 @@ pub fn c_peer(dir: &str) -> Option<&'static Path> {
         match status {
             Ok(s) if s.success() => Some(out),
             Ok(s) => panic!("{cc} failed to compile {}: {s}", src.display()),
-            Err(e) => missing(&format!("no C compiler ({cc}: {e})")),
+            // A test that cannot run fails: it never passes without running.
+            Err(e) => {
+                panic!("no C compiler to build the C peer ({cc}: {e}); install one or set CC")
+            }
         }
     })
     .as_deref()

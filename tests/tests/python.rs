@@ -1,6 +1,7 @@
 //! Interoperability with Python's posix_ipc 1.3.2, both ways, for the three
-//! kinds of object. Skipped with a printed reason when no Python with
-//! posix_ipc is found, except under CI (`CI=true`), where that fails.
+//! kinds of object. The interpreter is `$IPC_TEST_PYTHON`, or a venv the
+//! tests make under `target/` (posix-ipc from PyPI); when neither can be
+//! had, the tests fail: they never pass without running.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
