@@ -101,7 +101,7 @@ fn main() -> ExitCode {
         return ExitCode::from(code);
     }
     BEFORE.get_or_init(common::namespace);
-    let tests: [(&str, fn()); 11] = [
+    let tests: [(&str, fn()); 12] = [
         ("four_processes_count_exactly", four_processes_count_exactly),
         (
             "eight_processes_race_to_create",
@@ -132,6 +132,10 @@ fn main() -> ExitCode {
         (
             "sigkill_storm_keeps_the_ledger_consistent",
             sigkill_storm_keeps_the_ledger_consistent,
+        ),
+        (
+            "expiry_and_would_block_agree_across_kinds",
+            expiry_and_would_block_agree_across_kinds,
         ),
         ("namespace_left_as_found", namespace_left_as_found),
     ];
@@ -538,6 +542,49 @@ fn child_ledger(name: &str, holder: &str, arg: &str) -> u8 {
         guard.completed += 1;
         holder.store(0, Ordering::Relaxed);
     }
+}
+
+/// A timeout that expires is `io::ErrorKind::TimedOut` and a try that would
+/// block is `WouldBlock`, for semaphores, queues and mutexes alike (all
+/// `ErrorKind::Busy`).
+fn expiry_and_would_block_agree_across_kinds() {
+    use std::io::ErrorKind as Io;
+    let io = |e: ipc::Error| {
+        assert_eq!(e.kind(), ErrorKind::Busy, "{e}");
+        std::io::Error::from(e).kind()
+    };
+    let short = Duration::from_millis(5);
+    let sem_name = Name::sem("kinds");
+    let sem = Semaphore::create_new(&sem_name, 0).unwrap();
+    assert_eq!(io(sem.acquire_timeout(short).unwrap_err()), Io::TimedOut);
+    assert_eq!(io(sem.try_acquire().unwrap_err()), Io::WouldBlock);
+    let mq_name = Name::mq("kinds");
+    let mq = ipc::MessageQueue::options()
+        .create_new(true)
+        .max_messages(1)
+        .max_message_size(8)
+        .open(&mq_name)
+        .unwrap();
+    assert_eq!(io(mq.receive_timeout(short).unwrap_err()), Io::TimedOut);
+    assert_eq!(io(mq.try_receive().unwrap_err()), Io::WouldBlock);
+    mq.send(b"x", 0).unwrap();
+    assert_eq!(
+        io(mq.send_timeout(b"y", 0, short).unwrap_err()),
+        Io::TimedOut
+    );
+    assert_eq!(io(mq.try_send(b"y", 0).unwrap_err()), Io::WouldBlock);
+    let mutex_name = Name::shm("kinds");
+    let ready = Name::sem("kinds-ready");
+    let done = Name::sem("kinds-done");
+    let mutex = Mutex::<Pair>::create_new(&mutex_name).unwrap();
+    let holding = Semaphore::create_new(&ready, 0).unwrap();
+    let release = Semaphore::create_new(&done, 0).unwrap();
+    let mut child = spawn("hold", &[&mutex_name, &ready, &done]);
+    holding.acquire_timeout(Duration::from_secs(30)).unwrap();
+    assert_eq!(io(mutex.lock_timeout(short).unwrap_err()), Io::TimedOut);
+    assert_eq!(io(mutex.try_lock().unwrap_err()), Io::WouldBlock);
+    release.release().unwrap();
+    assert!(child.wait().unwrap().success());
 }
 
 /// The namespace when this binary started.
