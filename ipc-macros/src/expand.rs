@@ -1,8 +1,9 @@
 //! The generated items, and the fallback that keeps one mistake to one error.
 
-use proc_macro2::{Span, TokenStream};
-use quote::{ToTokens, quote, quote_spanned};
-use syn::{Fields, Generics, Ident, Item, Visibility};
+use proc_macro2::TokenStream;
+use proc_macro2::TokenTree;
+use quote::{quote, quote_spanned};
+use syn::{Data, DeriveInput, Fields, Generics, Ident, Visibility};
 
 use crate::args::{self, Errors};
 use crate::valid::{self, Checked, Object};
@@ -26,19 +27,22 @@ pub(crate) fn attribute(object: Object, args: TokenStream, item: TokenStream) ->
     if let Some(e) = arg_errors {
         errors.push(e);
     }
-    let parsed: Item = match syn::parse2(item.clone()) {
+    // Only structs, enums and unions parse as a DeriveInput; anything else
+    // is named by its keyword in the error (this keeps syn's `full` feature,
+    // and its build time, out of every user's build).
+    let parsed: DeriveInput = match syn::parse2(item.clone()) {
         Ok(parsed) => parsed,
         Err(e) => {
-            errors.push(e);
+            errors.push(wrong_item(object, &item).unwrap_or(e));
             return with_errors(item, errors);
         }
     };
     let checked = valid::check(&args, object, &mut errors);
     let target = target(object, &parsed, &mut errors);
     match (errors.into_error(), checked, target) {
-        (None, Some(checked), Some(target)) => {
+        (None, Some(checked), target) => {
             let items = generate(object, &target, &checked, true);
-            quote!(#parsed #items)
+            quote!(#item #items)
         }
         (error, _, target) => {
             // Stub accessors with placeholder values keep the uses of the
@@ -48,9 +52,9 @@ pub(crate) fn attribute(object: Object, args: TokenStream, item: TokenStream) ->
                 initial: 1,
                 mode: 0o600,
             };
-            let stubs = target.map(|t| generate(object, &t, &placeholder, false));
+            let stubs = generate(object, &target, &placeholder, false);
             let error = error.map(|e| e.to_compile_error());
-            quote!(#parsed #stubs #error)
+            quote!(#item #stubs #error)
         }
     }
 }
@@ -62,8 +66,8 @@ fn with_errors(mut item: TokenStream, errors: Errors) -> TokenStream {
 
 /// Checks that the item is a struct of the right shape without generics;
 /// returns what the impls need even when it is not, so stubs can be emitted.
-fn target(object: Object, item: &Item, errors: &mut Errors) -> Option<Target> {
-    let expected = match object {
+fn expected(object: Object) -> &'static str {
+    match object {
         Object::Semaphore => "`#[named_semaphore]` goes on a unit struct such as `struct DbLock;`",
         Object::Mutex => {
             "`#[named_mutex]` goes on a unit struct such as `struct DbLock;` (a lock without data), \
@@ -72,10 +76,15 @@ fn target(object: Object, item: &Item, errors: &mut Errors) -> Option<Target> {
         Object::SharedMemory => {
             "`#[named_shared_memory]` goes on a `#[derive(ipc::ShmSafe)]` `#[repr(C)]` struct"
         }
-    };
+    }
+}
+
+fn target(object: Object, item: &DeriveInput, errors: &mut Errors) -> Target {
+    let expected = expected(object);
     let mut shm_safe = false;
-    let (ident, vis, generics, unit) = match item {
-        Item::Struct(s) => {
+    let (ident, vis, generics) = (&item.ident, &item.vis, &item.generics);
+    let unit = match &item.data {
+        Data::Struct(s) => {
             let unit = matches!(s.fields, Fields::Unit);
             if !unit && object == Object::Semaphore {
                 errors.push(syn::Error::new_spanned(
@@ -83,7 +92,7 @@ fn target(object: Object, item: &Item, errors: &mut Errors) -> Option<Target> {
                     format!("{expected}; remove the fields"),
                 ));
             }
-            shm_safe = derives_shm_safe(&s.attrs);
+            shm_safe = derives_shm_safe(&item.attrs);
             let needs_derive = match object {
                 Object::Semaphore => false,
                 Object::Mutex => !unit,
@@ -96,32 +105,27 @@ fn target(object: Object, item: &Item, errors: &mut Errors) -> Option<Target> {
                     "a named shared-memory object holds the struct in shared memory"
                 };
                 errors.push(syn::Error::new_spanned(
-                    &s.ident,
+                    ident,
                     format!(
                         "add `#[derive(ipc::ShmSafe)]` and `#[repr(C)]` below the attribute: {why}"
                     ),
                 ));
             }
-            (&s.ident, &s.vis, &s.generics, unit)
+            unit
         }
-        Item::Enum(e) => {
+        Data::Enum(e) => {
             errors.push(syn::Error::new_spanned(
                 e.enum_token,
                 format!("{expected}, not an enum"),
             ));
-            (&e.ident, &e.vis, &e.generics, false)
+            false
         }
-        Item::Union(u) => {
+        Data::Union(u) => {
             errors.push(syn::Error::new_spanned(
                 u.union_token,
                 format!("{expected}, not a union"),
             ));
-            (&u.ident, &u.vis, &u.generics, false)
-        }
-        other => {
-            let (span, what) = keyword(other);
-            errors.push(syn::Error::new(span, format!("{expected}, not {what}")));
-            return None;
+            false
         }
     };
     if !generics.params.is_empty() || generics.where_clause.is_some() {
@@ -133,13 +137,18 @@ fn target(object: Object, item: &Item, errors: &mut Errors) -> Option<Target> {
             ),
         ));
     }
-    Some(Target {
+    Target {
         ident: ident.clone(),
         vis: vis.clone(),
         generics: generics.clone(),
         unit,
         shm_safe,
-    })
+    }
+}
+
+/// `0o600`, as the user writes it (rustdoc shows a const's literal as is).
+fn octal(mode: u32) -> syn::LitInt {
+    syn::LitInt::new(&format!("{mode:#o}"), proc_macro2::Span::call_site())
 }
 
 fn generate(object: Object, target: &Target, checked: &Checked, checks: bool) -> TokenStream {
@@ -173,25 +182,48 @@ fn derives_shm_safe(attrs: &[syn::Attribute]) -> bool {
         })
 }
 
-/// The span of an item's keyword, and what to call the item.
-fn keyword(item: &Item) -> (Span, &'static str) {
-    fn span(t: &impl ToTokens) -> Span {
-        t.to_token_stream()
-            .into_iter()
-            .next()
-            .map_or_else(Span::call_site, |t| t.span())
+/// For an item that is not a struct, enum or union: the error, spanned on
+/// its keyword, naming what it is.
+fn wrong_item(object: Object, item: &TokenStream) -> Option<syn::Error> {
+    let mut tokens = item.clone().into_iter().peekable();
+    while let Some(token) = tokens.next() {
+        match &token {
+            // An attribute: `#` and its brackets.
+            TokenTree::Punct(p) if p.as_char() == '#' => {
+                tokens.next();
+            }
+            // `pub(crate)`: the group after `pub`.
+            TokenTree::Ident(i) if i == "pub" => {
+                if let Some(TokenTree::Group(_)) = tokens.peek() {
+                    tokens.next();
+                }
+            }
+            TokenTree::Ident(i) => {
+                let keyword = i.to_string();
+                let what = match keyword.as_str() {
+                    "const" if matches!(tokens.peek(), Some(TokenTree::Ident(n)) if n == "fn") => {
+                        "a function"
+                    }
+                    "fn" | "async" | "unsafe" | "extern" => "a function",
+                    "trait" => "a trait",
+                    "impl" => "an impl block",
+                    "mod" => "a module",
+                    "const" => "a const",
+                    "static" => "a static",
+                    "type" => "a type alias",
+                    "use" => "a use declaration",
+                    "macro_rules" => "a macro",
+                    _ => "this item",
+                };
+                return Some(syn::Error::new(
+                    i.span(),
+                    format!("{}, not {what}", expected(object)),
+                ));
+            }
+            _ => return None,
+        }
     }
-    match item {
-        Item::Fn(f) => (span(&f.sig.fn_token), "a function"),
-        Item::Trait(t) => (span(&t.trait_token), "a trait"),
-        Item::Impl(i) => (span(&i.impl_token), "an impl block"),
-        Item::Mod(m) => (span(&m.mod_token), "a module"),
-        Item::Const(c) => (span(&c.const_token), "a const"),
-        Item::Static(s) => (span(&s.static_token), "a static"),
-        Item::Type(t) => (span(&t.type_token), "a type alias"),
-        Item::Use(u) => (span(&u.use_token), "a use declaration"),
-        other => (span(other), "this item"),
-    }
+    None
 }
 
 /// The constants, accessors and trait impl. `checks` adds the compile-time
@@ -209,6 +241,7 @@ fn generate_semaphore(target: &Target, checked: &Checked, checks: bool) -> Token
         initial,
         mode,
     } = checked;
+    let mode_lit = octal(*mode);
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
     let doc_name = format!(" The name of this semaphore, `{name}`.");
     let doc_mode = format!(
@@ -243,7 +276,7 @@ fn generate_semaphore(target: &Target, checked: &Checked, checks: bool) -> Token
             /// The value the semaphore starts with when this process creates it.
             #vis const INITIAL: u32 = #initial;
             #[doc = #doc_mode]
-            #vis const MODE: u32 = #mode;
+            #vis const MODE: u32 = #mode_lit;
 
             #[doc = #doc_semaphore]
             ///
@@ -331,7 +364,7 @@ fn generate_semaphore(target: &Target, checked: &Checked, checks: bool) -> Token
         impl #impl_generics ::ipc::NamedSemaphore for #ident #ty_generics #where_clause {
             const NAME: &'static str = #name;
             const INITIAL: u32 = #initial;
-            const MODE: u32 = #mode;
+            const MODE: u32 = #mode_lit;
 
             fn semaphore() -> ::ipc::Result<&'static ::ipc::Semaphore> {
                 Self::semaphore()
@@ -347,6 +380,7 @@ fn generate_semaphore(target: &Target, checked: &Checked, checks: bool) -> Token
 fn shm_consts(target: &Target, checked: &Checked, checks: bool, noun: &str) -> TokenStream {
     let Target { ident, vis, .. } = target;
     let Checked { name, mode, .. } = checked;
+    let mode_lit = octal(*mode);
     let doc_name = format!(" The name of this {noun}, `{name}`.");
     let doc_mode =
         format!(" The permission bits the {noun} gets when this process creates it: `{mode:#o}`.");
@@ -364,7 +398,7 @@ fn shm_consts(target: &Target, checked: &Checked, checks: bool, noun: &str) -> T
             #[doc = #doc_name]
             #vis const NAME: &'static str = #name;
             #[doc = #doc_mode]
-            #vis const MODE: u32 = #mode;
+            #vis const MODE: u32 = #mode_lit;
         }
         #asserts
     }
