@@ -51,7 +51,7 @@ use crate::{Error, ErrorKind, Result, ShmSafe};
 ///     updates: u64,
 /// }
 ///
-/// # let name = format!("/doc.mutex.{}", std::process::id());
+/// let name = format!("/doc.mutex.{}", std::process::id());
 /// let account: Mutex<Account> = Mutex::create(&name)?;
 /// {
 ///     let mut acc = account.lock()?;
@@ -134,7 +134,7 @@ impl<T: ShmSafe> MutexOptions<T> {
     /// ```
     /// use ipc::Mutex;
     ///
-    /// # let name = format!("/doc.mutex-options.{}", std::process::id());
+    /// let name = format!("/doc.mutex-options.{}", std::process::id());
     /// let m = Mutex::<[u32; 4]>::options()
     ///     .create(true)
     ///     .mode(0o640)
@@ -216,7 +216,7 @@ impl<T: ShmSafe> Mutex<T> {
     /// # Examples
     ///
     /// ```
-    /// # let name = format!("/doc.mutex-create.{}", std::process::id());
+    /// let name = format!("/doc.mutex-create.{}", std::process::id());
     /// let lock = ipc::Mutex::<()>::create(&name)?;
     /// drop(lock.lock()?);
     /// lock.unlink()?;
@@ -236,7 +236,7 @@ impl<T: ShmSafe> Mutex<T> {
     /// # Examples
     ///
     /// ```
-    /// # let name = format!("/doc.mutex-create-new.{}", std::process::id());
+    /// let name = format!("/doc.mutex-create-new.{}", std::process::id());
     /// let lock = ipc::Mutex::<u64>::create_new(&name)?;
     /// assert!(ipc::Mutex::<u64>::create_new(&name).is_err());
     /// lock.unlink()?;
@@ -268,7 +268,7 @@ impl<T: ShmSafe> Mutex<T> {
     /// # Examples
     ///
     /// ```
-    /// # let name = format!("/doc.mutex-lock.{}", std::process::id());
+    /// let name = format!("/doc.mutex-lock.{}", std::process::id());
     /// let m = ipc::Mutex::<u64>::create(&name)?;
     /// *m.lock()? += 1;
     /// let held = m.lock()?;
@@ -293,7 +293,7 @@ impl<T: ShmSafe> Mutex<T> {
     /// # Examples
     ///
     /// ```
-    /// # let name = format!("/doc.mutex-try.{}", std::process::id());
+    /// let name = format!("/doc.mutex-try.{}", std::process::id());
     /// let m = ipc::Mutex::<()>::create(&name)?;
     /// let guard = m.try_lock()?;
     /// assert!(!guard.recovered());
@@ -318,7 +318,7 @@ impl<T: ShmSafe> Mutex<T> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// # let name = format!("/doc.mutex-timeout.{}", std::process::id());
+    /// let name = format!("/doc.mutex-timeout.{}", std::process::id());
     /// let m = ipc::Mutex::<()>::create(&name)?;
     /// let guard = m.lock_timeout(Duration::from_millis(10))?;
     /// # drop(guard);
@@ -402,7 +402,7 @@ impl<T: ShmSafe> MutexGuard<'_, T> {
     /// # Examples
     ///
     /// ```
-    /// # let name = format!("/doc.mutex-recovered.{}", std::process::id());
+    /// let name = format!("/doc.mutex-recovered.{}", std::process::id());
     /// let m = ipc::Mutex::<u64>::create(&name)?;
     /// assert!(!m.lock()?.recovered()); // nobody died
     /// m.unlink()?;

@@ -44,7 +44,7 @@ use crate::{Result, ShmSafe};
 ///     misses: AtomicU64,
 /// }
 ///
-/// # let name = format!("/doc.shared.{}", std::process::id());
+/// let name = format!("/doc.shared.{}", std::process::id());
 /// let stats: Shared<Stats> = Shared::create(&name)?;
 /// stats.hits.fetch_add(1, Ordering::Relaxed);
 ///
@@ -125,7 +125,7 @@ impl<T: ShmSafe> SharedOptions<T> {
     /// use std::sync::atomic::{AtomicU32, Ordering};
     /// use ipc::Shared;
     ///
-    /// # let name = format!("/doc.shared-options.{}", std::process::id());
+    /// let name = format!("/doc.shared-options.{}", std::process::id());
     /// let config = Shared::<[AtomicU32; 2]>::options()
     ///     .create(true)
     ///     .mode(0o640)
@@ -190,7 +190,7 @@ impl<T: ShmSafe> Shared<T> {
     /// use std::sync::atomic::{AtomicU64, Ordering};
     /// use ipc::Shared;
     ///
-    /// # let name = format!("/doc.shared-create.{}", std::process::id());
+    /// let name = format!("/doc.shared-create.{}", std::process::id());
     /// let counter = Shared::<AtomicU64>::create(&name)?;
     /// assert_eq!(counter.fetch_add(1, Ordering::Relaxed), 0);
     /// counter.unlink()?;
@@ -212,7 +212,7 @@ impl<T: ShmSafe> Shared<T> {
     /// ```
     /// use ipc::{ErrorKind, Shared};
     ///
-    /// # let name = format!("/doc.shared-create-new.{}", std::process::id());
+    /// let name = format!("/doc.shared-create-new.{}", std::process::id());
     /// let first = Shared::<u32>::create_new(&name)?;
     /// let err = Shared::<u32>::create_new(&name).unwrap_err();
     /// assert_eq!(err.kind(), ErrorKind::AlreadyExists);
