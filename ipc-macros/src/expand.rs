@@ -351,13 +351,14 @@ fn generate_semaphore(target: &Target, checked: &Checked, checks: bool) -> Token
                 <Self as ::ipc::NamedSemaphore>::critical_timeout(timeout, f)
             }
 
-            /// Removes the semaphore's name (`sem_unlink`); handles stay usable.
+            /// Removes the semaphore's name (`sem_unlink`, under `ipc::namespace()`
+            /// if one is set); handles stay usable.
             ///
             /// # Errors
             ///
             /// As `ipc::unlink_semaphore`.
             #vis fn unlink() -> ::ipc::Result<()> {
-                <Self as ::ipc::NamedSemaphore>::unlink()
+                ::ipc::__private::unlink_declared(#name, ::ipc::name::Kind::Semaphore)
             }
         }
 
@@ -368,6 +369,10 @@ fn generate_semaphore(target: &Target, checked: &Checked, checks: bool) -> Token
 
             fn semaphore() -> ::ipc::Result<&'static ::ipc::Semaphore> {
                 Self::semaphore()
+            }
+
+            fn unlink() -> ::ipc::Result<()> {
+                Self::unlink()
             }
         }
 
@@ -460,7 +465,7 @@ fn generate_shared(target: &Target, checked: &Checked, checks: bool) -> TokenStr
             ///
             /// As `ipc::unlink_shared_memory`.
             #vis fn unlink() -> ::ipc::Result<()> {
-                ::ipc::unlink_shared_memory(#ident::NAME)
+                ::ipc::__private::unlink_declared(#ident::NAME, ::ipc::name::Kind::SharedMemory)
             }
         }
         #assert_shm_safe
@@ -554,7 +559,7 @@ fn generate_mutex(target: &Target, checked: &Checked, checks: bool) -> TokenStre
             ///
             /// As `ipc::unlink_shared_memory`.
             #vis fn unlink() -> ::ipc::Result<()> {
-                ::ipc::unlink_shared_memory(#ident::NAME)
+                ::ipc::__private::unlink_declared(#ident::NAME, ::ipc::name::Kind::SharedMemory)
             }
         }
 

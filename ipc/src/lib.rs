@@ -53,6 +53,7 @@ pub mod __private {
     //! Not public API: what the expansions of `#[named_semaphore]` need.
     pub use crate::private::*;
 }
+mod namespace;
 mod private;
 
 pub use critical::NamedSemaphore;
@@ -61,6 +62,7 @@ pub use ipc_macros::named_semaphore;
 pub use ipc_macros::{ShmSafe, named_mutex, named_shared_memory};
 #[cfg(any(target_os = "linux", target_os = "android"))]
 pub use mq::{MessageQueue, MessageQueueOptions, unlink_message_queue};
+pub use namespace::namespace;
 pub use semaphore::{Semaphore, SemaphoreGuard, SemaphoreOptions, unlink_semaphore};
 pub use shm::{SharedMemory, SharedMemoryOptions, unlink_shared_memory};
 pub use sys::shm::Mapping;

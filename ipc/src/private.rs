@@ -58,7 +58,7 @@ impl StaticSemaphore {
             .create(true)
             .initial_value(self.initial)
             .mode(self.mode)
-            .open(self.name)?;
+            .open(&declared_name(self.name))?;
         Ok(self.cell.get_or_init(|| sem))
     }
 }
@@ -138,7 +138,7 @@ impl<T: ShmSafe> StaticShared<T> {
             Shared::options()
                 .create(true)
                 .mode(self.mode)
-                .open(self.name)
+                .open(&declared_name(self.name))
         })?;
         Ok(shared)
     }
@@ -173,7 +173,7 @@ impl<T: ShmSafe> StaticMutex<T> {
             Mutex::options()
                 .create(true)
                 .mode(self.mode)
-                .open(self.name)
+                .open(&declared_name(self.name))
         })
     }
 }
@@ -222,5 +222,31 @@ impl<S: NamedSemaphore> CriticalSection for S {
 
     fn lock_timeout(timeout: Duration) -> Result<Self::Guard> {
         <S as NamedSemaphore>::lock_timeout(timeout)
+    }
+}
+
+/// The name a declared object really has: `NAME` under [`crate::namespace`].
+#[must_use]
+pub fn declared_name(name: &'static str) -> std::borrow::Cow<'static, str> {
+    match crate::namespace() {
+        Some(ns) => format!("/{ns}.{}", &name[1..]).into(),
+        None => name.into(),
+    }
+}
+
+/// Unlinks a declared object under its real name.
+///
+/// # Errors
+///
+/// As [`crate::unlink_semaphore`] or [`crate::unlink_shared_memory`].
+pub fn unlink_declared(name: &'static str, kind: Kind) -> Result<()> {
+    let name = declared_name(name);
+    match kind {
+        Kind::Semaphore => crate::unlink_semaphore(&name),
+        Kind::SharedMemory => crate::unlink_shared_memory(&name),
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        Kind::MessageQueue => crate::unlink_message_queue(&name),
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        Kind::MessageQueue => Ok(()),
     }
 }

@@ -96,12 +96,13 @@ fn main() -> ExitCode {
             "die-holding" => child_die_holding(&args[0], &args[1], &args[2]),
             "hold" => child_hold(&args[0], &args[1], &args[2]),
             "ledger" => child_ledger(&args[0], &args[1], &args[2]),
+            "namespaced" => child_namespaced(),
             other => panic!("unknown role {other}"),
         };
         return ExitCode::from(code);
     }
     BEFORE.get_or_init(common::namespace);
-    let tests: [(&str, fn()); 12] = [
+    let tests: [(&str, fn()); 13] = [
         ("four_processes_count_exactly", four_processes_count_exactly),
         (
             "eight_processes_race_to_create",
@@ -136,6 +137,10 @@ fn main() -> ExitCode {
         (
             "expiry_and_would_block_agree_across_kinds",
             expiry_and_would_block_agree_across_kinds,
+        ),
+        (
+            "ipc_namespace_prefixes_declared_names",
+            ipc_namespace_prefixes_declared_names,
         ),
         ("namespace_left_as_found", namespace_left_as_found),
     ];
@@ -585,6 +590,52 @@ fn expiry_and_would_block_agree_across_kinds() {
     assert_eq!(io(mutex.try_lock().unwrap_err()), Io::WouldBlock);
     release.release().unwrap();
     assert!(child.wait().unwrap().success());
+}
+
+/// A lock declared for the namespace test.
+#[ipc::named_mutex(name = "/ipc-test.typed.ns-lock")]
+struct NsLock;
+
+/// With `IPC_NAMESPACE` set, declared objects live under `/<ns>.<name>`,
+/// and `unlink()` removes that one; the plain name is never touched.
+fn ipc_namespace_prefixes_declared_names() {
+    let ns = format!("ipc-test-ns-{}", std::process::id());
+    let _a = Name::adopt(
+        &format!("/{ns}.ipc-test.typed.counter"),
+        common::Kind::SharedMemory,
+    );
+    let _b = Name::adopt(
+        &format!("/{ns}.ipc-test.typed.ns-lock"),
+        common::Kind::SharedMemory,
+    );
+    let status = Command::new(std::env::current_exe().unwrap())
+        .env("IPC_TEST_ROLE", "namespaced")
+        .env("IPC_NAMESPACE", &ns)
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+fn child_namespaced() -> u8 {
+    let ns = ipc::namespace().unwrap().to_owned();
+    let counter = Counter::shared().unwrap();
+    counter.hits.fetch_add(1, Ordering::Relaxed);
+    drop(NsLock::lock().unwrap());
+    let real = format!("/{ns}.ipc-test.typed.counter");
+    assert!(SharedMemory::open(&real).is_ok(), "{real} exists");
+    assert_eq!(
+        SharedMemory::open(Counter::NAME).unwrap_err().kind(),
+        ErrorKind::NotFound,
+        "the plain name is untouched"
+    );
+    assert!(SharedMemory::open(&format!("/{ns}.ipc-test.typed.ns-lock")).is_ok());
+    Counter::unlink().unwrap();
+    NsLock::unlink().unwrap();
+    assert_eq!(
+        SharedMemory::open(&real).unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
+    0
 }
 
 /// The namespace when this binary started.
