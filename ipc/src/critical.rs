@@ -177,9 +177,15 @@ pub trait NamedSemaphore {
 /// What a crash does: a process that dies inside the block — killed, or
 /// `std::process::exit` — releases a `#[named_mutex]` (the next holder sees
 /// `recovered()`), but leaves a semaphore taken forever: POSIX semaphores
-/// have no owner. Use `#[named_mutex]` when a holder may die. Nesting
-/// `critical!` on the same lock in one thread is an error for a mutex and a
-/// deadlock for a semaphore of value 1.
+/// have no owner. Use `#[named_mutex]` when a holder may die.
+///
+/// Nesting `critical!` on the same lock in one thread: for a
+/// `#[named_mutex]` the inner one is an `Err` ("already held by this
+/// thread"); for a semaphore of value 1 it is a deadlock that cannot be
+/// detected, since a semaphore does not know who holds it — and two types
+/// declared with the same name are the same semaphore. The way out: take the
+/// lock once at the outermost level, use the `timeout` form where nesting is
+/// possible, or declare the lock with `#[named_mutex]`.
 ///
 /// # Examples
 ///
