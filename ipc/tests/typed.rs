@@ -102,7 +102,7 @@ fn main() -> ExitCode {
         return ExitCode::from(code);
     }
     BEFORE.get_or_init(common::namespace);
-    let tests: [(&str, fn()); 13] = [
+    let tests: [(&str, fn()); 17] = [
         ("four_processes_count_exactly", four_processes_count_exactly),
         (
             "eight_processes_race_to_create",
@@ -141,6 +141,16 @@ fn main() -> ExitCode {
         (
             "ipc_namespace_prefixes_declared_names",
             ipc_namespace_prefixes_declared_names,
+        ),
+        (
+            "forgotten_guard_keeps_its_mapping",
+            forgotten_guard_keeps_its_mapping,
+        ),
+        ("plain_open_never_initialises", plain_open_never_initialises),
+        ("failed_create_leaves_no_name", failed_create_leaves_no_name),
+        (
+            "page_plus_alignment_is_refused",
+            page_plus_alignment_is_refused,
         ),
         ("namespace_left_as_found", namespace_left_as_found),
     ];
@@ -636,6 +646,88 @@ fn child_namespaced() -> u8 {
         ErrorKind::NotFound
     );
     0
+}
+
+/// A guard leaked with `mem::forget` leaves its mutex on this thread's
+/// robust list; dropping the `Mutex` then must not unmap that memory, or
+/// the next robust lock writes a list pointer into whatever is mapped there
+/// next (here: a fresh `Shared`).
+fn forgotten_guard_keeps_its_mapping() {
+    let (a, b, c) = (
+        Name::shm("forget-a"),
+        Name::shm("forget-b"),
+        Name::shm("forget-c"),
+    );
+    let m1 = Mutex::<()>::create_new(&a).unwrap();
+    std::mem::forget(m1.lock().unwrap());
+    drop(m1);
+    let s = Shared::<[AtomicU64; 8]>::create_new(&b).unwrap();
+    let m3 = Mutex::<()>::create_new(&c).unwrap();
+    drop(m3.lock().unwrap());
+    drop(m3.lock().unwrap());
+    let words: Vec<u64> = s.iter().map(|w| w.load(Ordering::Relaxed)).collect();
+    assert_eq!(
+        words, [0; 8],
+        "a robust-list pointer was written into another object"
+    );
+}
+
+/// `open` (without create) never initialises an object: it waits for a
+/// creator, then reports that none came; the creator's `init` still runs.
+fn plain_open_never_initialises() {
+    let name = Name::shm("plain-open");
+    // Created (size 0) but not yet initialised, as between a creator's
+    // shm_open and its init.
+    let _raw = SharedMemory::create_new(&name, 0).unwrap();
+    let started = Instant::now();
+    let err = Shared::<AtomicU32>::open(&name).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Busy, "{err}");
+    assert!(err.to_string().contains("create(true)"), "{err}");
+    assert!(
+        started.elapsed() >= Duration::from_secs(9),
+        "it waited for a creator"
+    );
+    let v = Shared::<AtomicU32>::options()
+        .create(true)
+        .init(|v| *v.get_mut() = 8080)
+        .open(&name)
+        .unwrap();
+    assert_eq!(v.load(Ordering::Relaxed), 8080, "the creator's init ran");
+}
+
+/// A create that fails after making the name removes it again.
+fn failed_create_leaves_no_name() {
+    #[derive(ShmSafe)]
+    #[repr(C, align(4096))]
+    struct Page([u8; 4096]);
+    let name = Name::shm("failed-create");
+    // Too large to allocate: posix_fallocate fails (ENOSPC/EFBIG/ENOMEM).
+    let err = Shared::<[Page; 1 << 30]>::create_new(&name).unwrap_err();
+    assert_ne!(err.kind(), ErrorKind::AlreadyExists, "{err}");
+    assert_eq!(
+        SharedMemory::open(&name).unwrap_err().kind(),
+        ErrorKind::NotFound,
+        "the failed create removed its name"
+    );
+}
+
+/// A type aligned above the page size cannot be placed at the same
+/// offset in every process: refused, not mapped misaligned.
+fn page_plus_alignment_is_refused() {
+    #[derive(ShmSafe)]
+    #[repr(C, align(8192))]
+    struct Big {
+        x: AtomicU64,
+    }
+    let name = Name::shm("align");
+    let err = Shared::<Big>::create_new(&name).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    assert!(err.to_string().contains("4096"), "{err}");
+    assert_eq!(Big::LAYOUT, Big::LAYOUT);
+    assert_eq!(
+        SharedMemory::open(&name).unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
 }
 
 /// The namespace when this binary started.

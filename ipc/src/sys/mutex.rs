@@ -3,14 +3,34 @@
 
 use std::cell::UnsafeCell;
 use std::ffi::c_int;
+use std::mem::ManuallyDrop;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use super::Errno;
-use super::object::Payload;
+use super::object::{Payload, Region};
 use crate::ShmSafe;
 use crate::deadline::Deadline;
 
-/// Whether this platform has robust process-shared mutexes.
-pub(crate) const SUPPORTED: bool = cfg!(any(target_os = "linux", target_os = "freebsd"));
+/// Whether this build has robust process-shared mutexes: Linux, where the
+/// owner of a locked mutex can be read (see [`MutexMapping`]). FreeBSD has
+/// them too, but its mutexes are not laid out in the shared memory itself;
+/// it is not supported yet.
+pub(crate) const SUPPORTED: bool = cfg!(target_os = "linux");
+
+/// Where the lock word (the owner's thread id, with the FUTEX_WAITERS and
+/// FUTEX_OWNER_DIED bits) sits in a `pthread_mutex_t`: glibc's `__lock` is
+/// its first int, musl's `_m_lock` its second.
+const LOCK_WORD_OFFSET: usize = if cfg!(target_env = "musl") { 4 } else { 0 };
+
+/// The C library, for the layout fingerprint: a glibc and a musl process
+/// must not share one mutex, their layouts differ.
+pub(crate) const LIBC: &str = if cfg!(target_env = "musl") {
+    "musl"
+} else if cfg!(target_env = "gnu") {
+    "glibc"
+} else {
+    "libc"
+};
 
 /// The mutex and its data, as they sit in the shared object.
 #[repr(C)]
@@ -158,6 +178,74 @@ impl<T: ShmSafe> Locked<T> {
             }
             e => Err(e),
         }
+    }
+}
+
+impl<T> Locked<T> {
+    /// Whether a live thread of this process holds the mutex: its lock word
+    /// names a thread id that `tgkill(getpid(), tid, 0)` finds.
+    fn held_in_this_process(&self) -> bool {
+        #[cfg(target_os = "linux")]
+        {
+            // SAFETY: the lock word is an aligned 32-bit int inside the
+            // mutex (LOCK_WORD_OFFSET), which other threads and processes
+            // change only with atomic instructions, so an atomic load of it
+            // is not a data race.
+            let word = unsafe {
+                &*self
+                    .raw
+                    .get()
+                    .cast::<u8>()
+                    .add(LOCK_WORD_OFFSET)
+                    .cast::<AtomicU32>()
+            };
+            let tid = word.load(Ordering::Relaxed) & 0x3fff_ffff;
+            if tid == 0 {
+                return false;
+            }
+            // SAFETY: signal 0 only checks that the thread exists in the
+            // thread group of this process.
+            unsafe { libc::syscall(libc::SYS_tgkill, libc::getpid(), tid as libc::pid_t, 0) == 0 }
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            false
+        }
+    }
+}
+
+/// The mapping of a mutex object. Unmapped on drop — unless a thread of
+/// this process still holds the mutex (a guard was leaked with
+/// `mem::forget`): then that thread's robust list, which the C library and
+/// the kernel walk, still points into the mapping, and unmapping it would
+/// let them write into whatever is mapped there next. The mapping is leaked
+/// instead.
+pub(crate) struct MutexMapping<T: ShmSafe> {
+    region: ManuallyDrop<Region<Locked<T>>>,
+}
+
+impl<T: ShmSafe> MutexMapping<T> {
+    pub(crate) fn new(region: Region<Locked<T>>) -> MutexMapping<T> {
+        MutexMapping {
+            region: ManuallyDrop::new(region),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn locked(&self) -> &Locked<T> {
+        self.region.payload()
+    }
+}
+
+impl<T: ShmSafe> Drop for MutexMapping<T> {
+    fn drop(&mut self) {
+        if self.locked().held_in_this_process() {
+            return; // leaked: see the type's documentation
+        }
+        // SAFETY: `region` is dropped exactly once, here, and not used
+        // after; no guard borrows it (guards borrow the handle that owns
+        // this mapping, which is being dropped).
+        unsafe { ManuallyDrop::drop(&mut self.region) };
     }
 }
 

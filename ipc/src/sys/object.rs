@@ -8,20 +8,23 @@
 //!
 //! The state word (`Header::state`) drives creation. Its low 32 bits are
 //! [`EMPTY`], [`INIT`] or [`READY`]; its high 32 bits the pid of the process
-//! that initialises (or initialised) the object:
+//! that initialises (or initialised) the object, for diagnostics only.
 //!
-//! 1. Whoever opens the object first and finds it empty grows it to its size
-//!    (`posix_fallocate` where it exists, which never shrinks, so two racing
-//!    openers cannot cut each other's mapping short).
-//! 2. An opener that finds `EMPTY` claims it with a compare-and-swap to
-//!    `INIT | pid`, zeroes the payload, writes the header, runs the
-//!    caller's `init`, and publishes with a release store of `READY`.
-//! 3. An opener that finds `INIT` waits (bounded) while the initialiser
-//!    lives; if it has died (`kill(pid, 0)` is `ESRCH`), the opener takes the
-//!    claim over with a compare-and-swap and initialises from scratch.
+//! 1. An opener allowed to create that finds the object empty grows it to
+//!    its size (`posix_fallocate` where it exists, which never shrinks, so
+//!    two racing openers cannot cut each other's mapping short).
+//! 2. It takes the *init lock*, `flock(LOCK_EX)` on its descriptor: a lock
+//!    the kernel releases when the holder's descriptors close, which a dying
+//!    process does before it is even a zombie, whatever its pid namespace.
+//! 3. Holding it, it re-reads the state: `READY` means someone else won;
+//!    `EMPTY` is a fresh object; `INIT` means the last initialiser died
+//!    holding the lock. In both cases it writes `INIT | pid`, zeroes the
+//!    payload, writes the header, runs the caller's `init`, and publishes
+//!    with a release store of `READY`.
 //! 4. An opener that finds `READY` checks the header (magic, format version,
-//!    kind, layout fingerprint, size) with an acquire load first, and maps
-//!    the payload only if all match.
+//!    kind, layout fingerprint, size) after an acquire load, and maps the
+//!    payload only if all match. A plain `open` (no create) never
+//!    initialises: it waits, bounded, for someone who may.
 
 use std::marker::PhantomData;
 use std::os::fd::{AsRawFd, BorrowedFd};
@@ -137,13 +140,19 @@ pub(crate) struct Spec {
 
 impl Spec {
     /// The spec for a payload `P` of `payload_len` bytes (more than
-    /// `size_of::<P>()` for a channel's slots), or `None` on overflow.
+    /// `size_of::<P>()` for a channel's slots), or `None` when it cannot be
+    /// mapped: larger than `isize::MAX`, or aligned above 4096 bytes.
     pub(crate) fn new<P: Payload>(
         kind: ObjectKind,
         layout: u64,
         payload_len: usize,
         extra: u64,
     ) -> Option<Spec> {
+        // mmap aligns to the page, at least 4096 bytes: a payload that needs
+        // more could not be placed at the same offset in every process.
+        if align_of::<P>() > 4096 {
+            return None;
+        }
         let offset = HEADER_LEN.next_multiple_of(align_of::<P>());
         let len = offset.checked_add(payload_len.max(size_of::<P>()))?;
         // mmap and off_t take at most isize::MAX.
@@ -187,6 +196,9 @@ pub(crate) enum Fail {
     Mismatch(Found),
     /// A live process has been initialising it for longer than [`INIT_WAIT`].
     StillInitialising(u32),
+    /// A plain open found it uninitialised for [`INIT_WAIT`], and nobody
+    /// initialising it.
+    NotInitialised,
 }
 
 /// What was found in an object that does not match.
@@ -200,6 +212,8 @@ pub(crate) enum Found {
     Other(HeaderView, u64),
     /// A header whose state word is not one of ours.
     BadState(u64),
+    /// A typed object still being initialised (by this pid), of another size.
+    Initialising(u32, u64),
 }
 
 /// A shared mapping of a typed object whose header has been checked, giving
@@ -290,22 +304,31 @@ impl<P: Payload> Region<P> {
     }
 }
 
-/// Opens the typed object on `fd` as `spec` says: grows a fresh object,
-/// initialises it (once, by the first opener, or by whoever finds its
-/// initialiser dead) with `init`, or checks what is there.
+/// Opens the typed object on `fd` as `spec` says: grows a fresh object and
+/// initialises it with `init` (only when `may_init`: the caller asked to
+/// create), or checks what is there.
 ///
 /// `init` gets the payload zeroed and exclusive; it may panic, which puts
 /// the object back to `EMPTY` for the next opener.
 pub(crate) fn establish<P: Payload>(
     fd: BorrowedFd<'_>,
     spec: &Spec,
+    may_init: bool,
     init: Init<'_, P>,
 ) -> Result<Region<P>, Fail> {
-    let mut size = super::shm::size(fd).map_err(|e| Fail::Os("fstat", e))?;
-    if size == 0 {
-        grow(fd, spec.len).map_err(|e| Fail::Os("posix_fallocate", e))?;
-        size = super::shm::size(fd).map_err(|e| Fail::Os("fstat", e))?;
-    }
+    let mut wait = Wait::new();
+    // The size: grown by a creator, waited for by a plain opener.
+    let size = loop {
+        let size = super::shm::size(fd).map_err(|e| Fail::Os("fstat", e))?;
+        if size != 0 {
+            break size;
+        }
+        if may_init {
+            grow(fd, spec.len).map_err(|e| Fail::Os("posix_fallocate", e))?;
+        } else {
+            wait.pause().map_err(|()| Fail::NotInitialised)?;
+        }
+    };
     if size < HEADER_LEN as u64 {
         return Err(Fail::Mismatch(Found::TooSmall(size)));
     }
@@ -315,56 +338,107 @@ pub(crate) fn establish<P: Payload>(
         let view = region.header().view();
         return Err(Fail::Mismatch(if view.magic == MAGIC {
             Found::Other(view, size)
+        } else if view.magic == 0 && view.state & 0xffff_ffff == INIT {
+            Found::Initialising((view.state >> 32) as u32, size)
         } else {
             Found::NoMagic(view.magic)
         }));
     }
     let region = Region::<P>::map(fd, spec.len, spec.offset).map_err(|e| Fail::Os("mmap", e))?;
-    let me = u64::from(std::process::id());
-    let started = Instant::now();
-    let mut pause = Duration::from_micros(50);
     loop {
         let header = region.header();
         let state = header.state.load(Ordering::Acquire);
-        let claim = match state & 0xffff_ffff {
+        let magic = header.magic.load(Ordering::Relaxed);
+        match state & 0xffff_ffff {
             READY => return check(region, spec, size),
-            EMPTY if state == EMPTY => {
-                let magic = header.magic.load(Ordering::Relaxed);
-                if magic != 0 {
-                    return Err(Fail::Mismatch(Found::NoMagic(magic)));
-                }
-                Some(state)
-            }
-            INIT => {
-                let pid = (state >> 32) as u32;
-                if pid_is_dead(pid) {
-                    Some(state)
-                } else if started.elapsed() >= INIT_WAIT {
-                    return Err(Fail::StillInitialising(pid));
-                } else {
-                    std::thread::sleep(pause);
-                    pause = (pause * 2).min(Duration::from_millis(5));
-                    None
-                }
-            }
+            EMPTY if state == EMPTY && magic == 0 => {}
+            // Magic is 0 while initialising, MAGIC if the initialiser died
+            // between writing it and publishing.
+            INIT if magic == 0 || magic == MAGIC => {}
+            EMPTY | INIT => return Err(Fail::Mismatch(Found::NoMagic(magic))),
             _ => return Err(Fail::Mismatch(Found::BadState(state))),
-        };
-        let Some(seen) = claim else { continue };
-        if header
-            .state
-            .compare_exchange(seen, me << 32 | INIT, Ordering::Acquire, Ordering::Relaxed)
-            .is_err()
-        {
+        }
+        if !may_init {
+            wait.pause().map_err(|()| match state & 0xffff_ffff {
+                INIT => Fail::StillInitialising((state >> 32) as u32),
+                _ => Fail::NotInitialised,
+            })?;
             continue;
         }
+        let Some(_lock) = InitLock::try_take(fd).map_err(|e| Fail::Os("flock", e))? else {
+            // A live process is initialising it.
+            wait.pause()
+                .map_err(|()| Fail::StillInitialising((state >> 32) as u32))?;
+            continue;
+        };
+        // The lock is ours: nobody else initialises now, and whoever held
+        // it last either published READY or died.
+        if header.state.load(Ordering::Acquire) & 0xffff_ffff == READY {
+            continue;
+        }
+        let me = u64::from(std::process::id());
+        header.state.store(me << 32 | INIT, Ordering::Relaxed);
         initialise(&region, spec, init).map_err(|e| Fail::Os("init", e))?;
         header.state.store(me << 32 | READY, Ordering::Release);
         return check(region, spec, size);
     }
 }
 
-/// Zeroes the payload, writes the header and runs `init`, holding the claim
-/// (`INIT | our pid`). A panic in `init` puts the state back to `EMPTY`.
+/// A bounded wait with a growing pause: 50 µs up to 5 ms, [`INIT_WAIT`] in all.
+struct Wait {
+    started: Instant,
+    pause: Duration,
+}
+
+impl Wait {
+    fn new() -> Wait {
+        Wait {
+            started: Instant::now(),
+            pause: Duration::from_micros(50),
+        }
+    }
+
+    /// Sleeps a little, or `Err` once the whole wait is used up.
+    fn pause(&mut self) -> Result<(), ()> {
+        if self.started.elapsed() >= INIT_WAIT {
+            return Err(());
+        }
+        std::thread::sleep(self.pause);
+        self.pause = (self.pause * 2).min(Duration::from_millis(5));
+        Ok(())
+    }
+}
+
+/// `flock(LOCK_EX)` on an object's descriptor while this process initialises
+/// it; released on drop, and by the kernel if the process dies.
+struct InitLock<'a>(BorrowedFd<'a>);
+
+impl<'a> InitLock<'a> {
+    /// The lock, or `None` if another descriptor holds it.
+    fn try_take(fd: BorrowedFd<'a>) -> Result<Option<InitLock<'a>>, Errno> {
+        loop {
+            // SAFETY: `fd` is live for the borrow; flock has no memory
+            // preconditions.
+            match cvt(unsafe { libc::flock(fd.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) }) {
+                Ok(_) => return Ok(Some(InitLock(fd))),
+                Err(libc::EWOULDBLOCK) => return Ok(None),
+                Err(libc::EINTR) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+impl Drop for InitLock<'_> {
+    fn drop(&mut self) {
+        // SAFETY: the descriptor is live for the borrow; unlocking a lock we
+        // hold has no other effect.
+        unsafe { libc::flock(self.0.as_raw_fd(), libc::LOCK_UN) };
+    }
+}
+
+/// Zeroes the payload, writes the header and runs `init`, holding the init
+/// lock. A panic in `init` puts the state back to `EMPTY`.
 fn initialise<P: Payload>(region: &Region<P>, spec: &Spec, init: Init<'_, P>) -> Result<(), Errno> {
     struct Unclaim<'a>(&'a AtomicU64, bool);
     impl Drop for Unclaim<'_> {
@@ -379,9 +453,9 @@ fn initialise<P: Payload>(region: &Region<P>, spec: &Spec, init: Init<'_, P>) ->
     header.magic.store(0, Ordering::Relaxed);
     let payload = region.payload_ptr();
     // SAFETY: `payload..payload + (len - offset)` lies inside the mapping
-    // (Spec::new); this process holds the INIT claim (compare-and-swap in
-    // `establish`), and no process reads the payload before READY, so
-    // nothing else accesses these bytes now.
+    // (Spec::new); this process holds the init lock (`establish`), so no
+    // other process initialises, and no process reads the payload before
+    // READY, so nothing else accesses these bytes now.
     unsafe { std::ptr::write_bytes(payload.as_ptr(), 0, region.len - region.offset) };
     // SAFETY: as above, the payload is exclusively ours until READY is
     // published; it is aligned for P (Spec::new) and all zeros, a valid P
@@ -444,19 +518,4 @@ fn grow(fd: BorrowedFd<'_>, len: usize) -> Result<(), Errno> {
         super::shm::truncate(fd, len)?;
     }
     Ok(())
-}
-
-/// Whether no process has this pid (`kill(pid, 0)` fails with `ESRCH`).
-///
-/// A pid that was reused by an unrelated process looks alive: the opener
-/// then waits for [`INIT_WAIT`] and reports it.
-pub(crate) fn pid_is_dead(pid: u32) -> bool {
-    let Ok(pid) = libc::pid_t::try_from(pid) else {
-        return false;
-    };
-    if pid <= 0 {
-        return false;
-    }
-    // SAFETY: signal 0 only checks that the process exists.
-    matches!(cvt(unsafe { libc::kill(pid, 0) }), Err(libc::ESRCH))
 }

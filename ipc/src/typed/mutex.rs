@@ -10,8 +10,8 @@ use super::object::{self, Common, InitFn, type_name};
 use super::shm_safe::{primitive, struct_field, struct_start};
 use crate::deadline::Deadline;
 use crate::sys::Errno;
-use crate::sys::mutex::{self, Locked, RawGuard};
-use crate::sys::object::{ObjectKind, Region, Spec};
+use crate::sys::mutex::{self, Locked, MutexMapping, RawGuard};
+use crate::sys::object::{ObjectKind, Spec};
 use crate::{Error, ErrorKind, Result, ShmSafe};
 
 /// A crash-safe named lock and the `T` it protects, in one shared-memory
@@ -66,7 +66,7 @@ use crate::{Error, ErrorKind, Result, ShmSafe};
 /// # Ok::<(), ipc::Error>(())
 /// ```
 pub struct Mutex<T: ShmSafe = ()> {
-    region: Region<Locked<T>>,
+    region: MutexMapping<T>,
     name: Arc<str>,
 }
 
@@ -170,7 +170,7 @@ impl<T: ShmSafe> MutexOptions<T> {
             },
         )?;
         Ok(Mutex {
-            region: opened.region,
+            region: MutexMapping::new(opened.region),
             name: opened.name,
         })
     }
@@ -184,7 +184,7 @@ fn layout<T: ShmSafe>() -> u64 {
         align_of::<libc::pthread_mutex_t>(),
     );
     let hash = struct_start(size_of::<Locked<T>>(), align_of::<Locked<T>>());
-    let hash = struct_field(hash, "mutex", 0, mutex);
+    let hash = struct_field(hash, mutex::LIBC, 0, mutex);
     struct_field(hash, "data", Locked::<T>::DATA_OFFSET, T::LAYOUT)
 }
 
@@ -358,7 +358,7 @@ impl<T: ShmSafe> Mutex<T> {
 
     #[inline]
     fn locked(&self) -> &Locked<T> {
-        self.region.payload()
+        self.region.locked()
     }
 
     #[inline]

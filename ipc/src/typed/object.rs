@@ -36,6 +36,9 @@ pub(crate) struct Opened<P> {
 /// Opens (or creates, as `common` says) the shared-memory object `name`
 /// and establishes the typed object `spec` in it; `what` names the
 /// expected type for messages (`Shared<app::Stats>`).
+///
+/// An object this call created is unlinked again if it cannot be
+/// established, so a failed create leaves no name behind.
 pub(crate) fn open<P: Payload>(
     op: &'static str,
     name: &str,
@@ -44,37 +47,76 @@ pub(crate) fn open<P: Payload>(
     what: &dyn Fn() -> String,
     init: Init<'_, P>,
 ) -> Result<Opened<P>> {
-    let shm = SharedMemory::options()
-        .create(common.create)
-        .create_new(common.create_new)
-        .mode(common.mode)
-        .open(name)?;
+    let options = || SharedMemory::options().mode(common.mode);
+    // Exclusive first, so this call knows whether it created the object.
+    let (shm, created) = if common.create_new {
+        (options().create_new(true).open(name)?, true)
+    } else if common.create {
+        match options().create_new(true).open(name) {
+            Ok(shm) => (shm, true),
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+                (options().create(true).open(name)?, false)
+            }
+            Err(e) => return Err(e),
+        }
+    } else {
+        (options().open(name)?, false)
+    };
     let name: Arc<str> = Arc::from(shm.name());
-    let Some(spec) = spec else {
-        return Err(Error::new(
+    let result = match spec {
+        Some(spec) => establish(op, &shm, &name, &spec, common, what, init),
+        None => Err(Error::new(
             ErrorKind::InvalidInput,
             op,
             Some(&name),
-            format!("{} is too large to map", what()),
-        ));
-    };
-    match object::establish(shm.as_fd(), &spec, init) {
-        Ok(region) => Ok(Opened { region, name }),
-        Err(Fail::Os(call, errno)) => Err(Error::os(call, Some(&name), errno)),
-        Err(Fail::StillInitialising(pid)) => Err(Error::new(
-            ErrorKind::Busy,
-            op,
-            Some(&name),
             format!(
-                "process {pid} has been initialising it for more than {} s; \
-                 it is alive, so it was not taken over",
-                object::INIT_WAIT.as_secs()
+                "{} cannot be mapped: larger than isize::MAX bytes, or aligned above 4096 bytes \
+                 (the page size, which is all mmap guarantees)",
+                what()
             ),
         )),
-        Err(Fail::Mismatch(found)) => Err(Error::new(
+    };
+    if result.is_err() && created {
+        let _ = shm.unlink();
+    }
+    result.map(|region| Opened { region, name })
+}
+
+fn establish<P: Payload>(
+    op: &'static str,
+    shm: &SharedMemory,
+    name: &Arc<str>,
+    spec: &Spec,
+    common: Common,
+    what: &dyn Fn() -> String,
+    init: Init<'_, P>,
+) -> Result<Region<P>> {
+    let may_init = common.create || common.create_new;
+    object::establish(shm.as_fd(), spec, may_init, init).map_err(|fail| match fail {
+        Fail::Os(call, errno) => Error::os(call, Some(name), errno),
+        Fail::StillInitialising(pid) => Error::new(
+            ErrorKind::Busy,
+            op,
+            Some(name),
+            format!(
+                "process {pid} has been initialising it for more than {} s",
+                object::INIT_WAIT.as_secs()
+            ),
+        ),
+        Fail::NotInitialised => Error::new(
+            ErrorKind::Busy,
+            op,
+            Some(name),
+            format!(
+                "it exists but has not been initialised for {} s, and nobody is initialising \
+                 it (did its creator die first?): open it with create(true) to initialise it",
+                object::INIT_WAIT.as_secs()
+            ),
+        ),
+        Fail::Mismatch(found) => Error::new(
             ErrorKind::InvalidData,
             op,
-            Some(&name),
+            Some(name),
             format!(
                 "expected {} (layout {:#018x}, {} bytes); found {}",
                 what(),
@@ -82,8 +124,8 @@ pub(crate) fn open<P: Payload>(
                 spec.len,
                 describe(&found)
             ),
-        )),
-    }
+        ),
+    })
 }
 
 /// What was found, in words.
@@ -99,6 +141,10 @@ fn describe(found: &Found) -> String {
         Found::BadState(state) => {
             format!("a header with an invalid state word {state:#x}: garbage")
         }
+        Found::Initialising(pid, size) => format!(
+            "an ipc typed object of {size} bytes, being initialised by process {pid}: \
+             another type"
+        ),
         Found::Other(view, size) => {
             let kind =
                 ObjectKind::from_u32(view.kind).map_or("an unknown kind", ObjectKind::as_str);
