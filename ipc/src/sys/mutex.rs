@@ -184,6 +184,7 @@ impl<T: ShmSafe> Locked<T> {
 impl<T> Locked<T> {
     /// Whether a live thread of this process holds the mutex: its lock word
     /// names a thread id that `tgkill(getpid(), tid, 0)` finds.
+    #[allow(clippy::cast_ptr_alignment)] // a pthread_mutex_t is int-aligned
     fn held_in_this_process(&self) -> bool {
         #[cfg(target_os = "linux")]
         {
