@@ -723,7 +723,7 @@ fn page_plus_alignment_is_refused() {
     let err = Shared::<Big>::create_new(&name).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
     assert!(err.to_string().contains("4096"), "{err}");
-    assert_eq!(Big::LAYOUT, Big::LAYOUT);
+    assert_ne!(Big::LAYOUT, AtomicU64::LAYOUT);
     assert_eq!(
         SharedMemory::open(&name).unwrap_err().kind(),
         ErrorKind::NotFound
