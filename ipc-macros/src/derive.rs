@@ -45,7 +45,28 @@ pub(crate) fn shm_safe(input: TokenStream) -> TokenStream {
         }
     }
     if let Some(e) = errors.into_error() {
-        return e.to_compile_error();
+        // A placeholder impl, so the uses of the type (in `Shared<T>`,
+        // `#[named_mutex]`...) do not each report the missing impl: one
+        // mistake, one error. The crate does not compile anyway. Not for a
+        // struct with a raw pointer, which is not Sync: the placeholder would
+        // be an error of its own.
+        let has_pointer = fields
+            .into_iter()
+            .flatten()
+            .any(|f| matches!(f.ty, Type::Ptr(_)));
+        if has_pointer {
+            return e.to_compile_error();
+        }
+        let ident = &input.ident;
+        let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
+        let error = e.to_compile_error();
+        return quote! {
+            #error
+            #[allow(unsafe_code)]
+            unsafe impl #impl_generics ::ipc::ShmSafe for #ident #ty_generics #where_clause {
+                const LAYOUT: u64 = 0;
+            }
+        };
     }
     let Some(fields) = fields else {
         return TokenStream::new();
@@ -93,7 +114,9 @@ fn check_repr(input: &DeriveInput, errors: &mut Errors) {
 }
 
 /// Why a field type can never be `ShmSafe`, for the types recognisable by
-/// their spelling; the rest are checked by the trait bound.
+/// their spelling alone: references, pointers, the primitives `bool` and
+/// `char`. Names that a user type could also have (`Box`, `Option`, `Vec`)
+/// are left to the trait bound, whose message lists them.
 fn refuse(ty: &Type) -> Option<String> {
     Some(match ty {
         Type::Reference(_) => "a reference points into one process's memory: it means nothing \
@@ -132,19 +155,6 @@ fn refuse(ty: &Type) -> Option<String> {
                 "AtomicPtr" => "`AtomicPtr` holds an address in one process; use `AtomicUsize` \
                                 with an offset or index"
                     .to_owned(),
-                "Option" => "`Option` has invalid bit patterns (its discriminant); use a \
-                             sentinel value, or a separate `u8` flag"
-                    .to_owned(),
-                "Box" | "Vec" | "String" | "Rc" | "Arc" | "HashMap" | "BTreeMap" | "VecDeque" => {
-                    format!(
-                        "`{name}` points into one process's heap: it means nothing in another; \
-                         use a fixed-size array (`[u8; N]`, `[T; N]`) and a length"
-                    )
-                }
-                "Cell" | "RefCell" | "UnsafeCell" => format!(
-                    "`{name}` is not synchronised across processes; use atomics, or \
-                     `ipc::Mutex<T>` for data that changes in several steps"
-                ),
                 "str" => "`str` has no fixed size; use `[u8; N]` and a length".to_owned(),
                 _ => return None,
             }

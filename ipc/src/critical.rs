@@ -258,7 +258,7 @@ macro_rules! critical {
             $body
         )
     };
-    (try $sem:path, timeout $($rest:tt)*) => {
+    (try $sem:path $(as $guard:ident)?, timeout $($rest:tt)*) => {
         ::core::compile_error!(
             "`try` and `timeout` cannot be combined: `try` does not wait at all; \
              write `critical!(try X => { .. })` or `critical!(X, timeout = d => { .. })`"
@@ -266,8 +266,9 @@ macro_rules! critical {
     };
     (try $($rest:tt)*) => {
         ::core::compile_error!(
-            "expected `critical!(try X => { .. })`: X is a #[named_semaphore] or \
-             #[named_mutex] type, and the body a block in braces"
+            "expected `critical!(try X => { .. })` or `critical!(try X as guard => { .. })`: \
+             X is a #[named_semaphore] or #[named_mutex] type, `guard` a name, and the body \
+             a block in braces"
         )
     };
     ($sem:path as $guard:ident, timeout = $timeout:expr => $body:block) => {
@@ -293,11 +294,18 @@ macro_rules! critical {
     ($sem:path => $body:block) => {
         $crate::__critical!(<$sem as $crate::__private::CriticalSection>::lock(), $body)
     };
+    ($sem:path as $($rest:tt)*) => {
+        ::core::compile_error!(
+            "expected `critical!(X as guard => { .. })` or \
+             `critical!(X as guard, timeout = d => { .. })`: `guard` is the name the block \
+             gives the lock's guard, and the body a block in braces"
+        )
+    };
     ($($rest:tt)*) => {
         ::core::compile_error!(
             "expected `critical!(X => { .. })`, `critical!(X, timeout = d => { .. })` \
-             or `critical!(try X => { .. })`: X is a #[named_semaphore] or #[named_mutex] \
-             type, and the body a block in braces"
+             or `critical!(try X => { .. })` (add `as guard` after X to name the guard): \
+             X is a #[named_semaphore] or #[named_mutex] type, and the body a block in braces"
         )
     };
 }

@@ -56,8 +56,9 @@ use core::sync::atomic::{
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot live in shared memory: it does not implement `ipc::ShmSafe`",
     label = "not `ShmSafe`",
-    note = "`bool`, `char` and enums have invalid bit patterns: store a `u8`/`u32` with constants instead",
+    note = "`bool`, `char`, enums and `Option` have invalid bit patterns: store a `u8`/`u32` with constants instead",
     note = "references, pointers, `Box`, `Vec` and `String` point into one process: use fixed-size arrays and indices",
+    note = "`Cell` and `RefCell` are not synchronised across processes: use atomics, or `ipc::Mutex<T>`",
     note = "a struct of your own needs `#[derive(ipc::ShmSafe)]` and `#[repr(C)]`"
 )]
 pub unsafe trait ShmSafe: Sized + Sync + 'static {

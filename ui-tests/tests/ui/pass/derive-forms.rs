@@ -46,6 +46,29 @@ struct Generic<T> {
     seq: u64,
 }
 
+/// User types may have the names of std types.
+mod geometry {
+    #[derive(ipc::ShmSafe)]
+    #[repr(C)]
+    pub struct Box {
+        pub w: u32,
+        pub h: u32,
+    }
+
+    #[derive(ipc::ShmSafe)]
+    #[repr(C)]
+    pub struct Option(pub u8);
+}
+
+use geometry::Box;
+
+#[derive(ShmSafe)]
+#[repr(C)]
+struct Scene {
+    bounds: Box,
+    flag: geometry::Option,
+}
+
 const fn layout<T: ShmSafe>() -> u64 {
     T::LAYOUT
 }
@@ -60,6 +83,7 @@ fn main() {
         layout::<Atomics>(),
         layout::<Generic<u32>>(),
         layout::<Generic<i32>>(),
+        layout::<Scene>(),
     ];
     for (i, a) in all.iter().enumerate() {
         for b in &all[i + 1..] {
