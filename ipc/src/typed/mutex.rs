@@ -30,8 +30,9 @@ use crate::{Error, ErrorKind, Result, ShmSafe};
 /// not a deadlock.
 ///
 /// Timeouts run on CLOCK_MONOTONIC (`pthread_mutex_clocklock`, glibc) where
-/// the platform offers it. Robust mutexes exist on Linux and FreeBSD;
-/// elsewhere (macOS) opening one is
+/// the platform offers it. This build supports robust mutexes on Linux
+/// (glibc and musl); elsewhere (macOS, which has none; FreeBSD, not yet
+/// supported) opening one is
 /// [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported), never a lock
 /// that silently is not robust.
 ///
@@ -83,6 +84,12 @@ pub struct MutexOptions<T: ShmSafe = ()> {
 /// `!Send`: the thread that locked unlocks (a robust mutex belongs to a
 /// thread). To hold a lock across `.await`, do not: lock, copy what you need,
 /// unlock.
+///
+/// After `fork`, the child's copy of a guard does not hold the lock (the
+/// parent's thread does): the child must drop it without using the data.
+/// A guard leaked with `mem::forget` keeps the lock until its thread exits,
+/// and keeps the mapping (the `Mutex` handle leaks it on drop) so that the
+/// C library's robust list never points into memory that was unmapped.
 #[must_use = "the mutex unlocks as soon as the guard is dropped"]
 pub struct MutexGuard<'a, T: ShmSafe = ()> {
     raw: RawGuard<'a, T>,

@@ -31,6 +31,18 @@ use crate::{Result, ShmSafe};
 /// The same declaration as a type, with the name checked at compile time, is
 /// [`#[named_shared_memory]`](crate::named_shared_memory).
 ///
+/// What is not guaranteed: the checks run when the object is opened. A
+/// process with write access can still shrink the object afterwards
+/// (`ftruncate`, [`SharedMemory::resize`](crate::SharedMemory::resize)); the
+/// next access through a `Shared` that maps it then faults with `SIGBUS`,
+/// and nothing can prevent that for `shm_open` objects (seals exist only for
+/// `memfd`). Likewise, a process that writes the object's bytes through a
+/// plain [`SharedMemory`](crate::SharedMemory) mapping or from C bypasses
+/// the type, and can change `T`'s non-atomic fields under a `&T`. The
+/// guarantees above hold among processes that use `Shared<T>`, `Mutex<T>`
+/// and the macros; keep the mode at `0o600` (the default) so that no other
+/// user can write the object.
+///
 /// # Examples
 ///
 /// ```
