@@ -1,17 +1,17 @@
-//! The attribute macros of [`ipc`](https://docs.rs/ipc); use them through
-//! `ipc` (`#[ipc::named_semaphore(...)]`), whose documentation has the
-//! runnable examples.
+//! The attributes and derive of [`named-ipc`](https://docs.rs/named-ipc);
+//! use them through it (`#[ipc::named_semaphore(...)]`), whose
+//! documentation has the runnable examples. The examples here are marked
+//! `ignore` because this crate cannot depend on the runtime it serves: the
+//! same forms compile and run in `ui-tests` and in named-ipc's own doc tests.
 
 use proc_macro::TokenStream;
 
 mod args;
 mod derive;
 mod expand;
-// The name rules are ipc's own source file, so that the compile-time checks
-// and the runtime checks cannot drift apart. (A crates.io release must ship a
-// copy of that file inside this crate: `cargo package` only takes files under
-// the package directory.)
-#[path = "../../ipc/src/name.rs"]
+// The name rules are ipc's own source file (src/name.rs is a symbolic link
+// to it, which `cargo package` turns into a copy), so that the compile-time
+// checks and the runtime checks cannot drift apart.
 #[allow(dead_code, unreachable_pub)]
 mod name;
 mod valid;
@@ -32,7 +32,7 @@ mod valid;
 /// `critical_timeout(d, f)` and `unlink()`; and an `impl ipc::NamedSemaphore`,
 /// so the struct works with `ipc::critical!`.
 ///
-/// ```
+/// ```ignore
 /// #[ipc::named_semaphore(name = "/ipc-macros.doc", initial = 1)]
 /// struct Lock;
 ///
@@ -60,7 +60,7 @@ pub fn named_semaphore(args: TokenStream, item: TokenStream) -> TokenStream {
 /// process; `lock()`, `try_lock()`, `lock_timeout(d)` and `unlink()`; and
 /// the impl that makes `ipc::critical!` work on the type.
 ///
-/// ```
+/// ```ignore
 /// #[ipc::named_mutex(name = "/ipc-macros.doc-mutex")]
 /// struct Lock;
 ///
@@ -86,7 +86,7 @@ pub fn named_mutex(args: TokenStream, item: TokenStream) -> TokenStream {
 /// (creating, all zeros, if needed) the object on first use and returns the
 /// `&'static` value mapped for the process; and `unlink()`.
 ///
-/// ```
+/// ```ignore
 /// use std::sync::atomic::{AtomicU64, Ordering};
 ///
 /// #[ipc::named_shared_memory(name = "/ipc-macros.doc-stats")]
@@ -110,7 +110,7 @@ pub fn named_shared_memory(args: TokenStream, item: TokenStream) -> TokenStream 
 /// `LAYOUT` fingerprint computed at compile time. Anything else is a compile
 /// error on the offending token that says the fix.
 ///
-/// ```
+/// ```ignore
 /// use std::sync::atomic::AtomicU32;
 ///
 /// #[derive(ipc::ShmSafe)]

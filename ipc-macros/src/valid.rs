@@ -216,7 +216,7 @@ mod tests {
             &too_long,
         ];
         for name in table {
-            let runtime = ipc::name::check(name, ipc::name::Kind::Semaphore);
+            let runtime = name::check(name, Kind::Semaphore);
             let compile = name_value(&str_lit(name), Object::Semaphore);
             assert_eq!(runtime.is_ok(), compile.is_ok(), "{name:?}");
             if let (Err(rt), Err(ct)) = (runtime, compile) {
@@ -233,7 +233,7 @@ mod tests {
         fn macro_and_runtime_agree_on_random_names(
             name in proptest::prop_oneof![".{0,300}", "/[a-z./\\x00ü]{0,10}", "/n{245,255}"],
         ) {
-            let runtime = ipc::name::check(&name, ipc::name::Kind::Semaphore);
+            let runtime = name::check(&name, Kind::Semaphore);
             let compile = name_value(&str_lit(&name), Object::Semaphore);
             proptest::prop_assert_eq!(runtime.is_ok(), compile.is_ok());
             if let (Err(rt), Err(ct)) = (runtime, compile) {
@@ -276,6 +276,6 @@ mod tests {
         }
         let e = initial_value(&str_lit("1")).unwrap_err().to_string();
         assert!(e.contains("integer literal"), "{e}");
-        assert_eq!(SEMAPHORE_VALUE_MAX, ipc::consts::SEMAPHORE_VALUE_MAX);
+        assert_eq!(SEMAPHORE_VALUE_MAX, 2_147_483_647);
     }
 }

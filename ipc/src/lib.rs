@@ -68,6 +68,6 @@ pub use shm::{SharedMemory, SharedMemoryOptions, unlink_shared_memory};
 pub use sys::shm::Mapping;
 pub use typed::{Mutex, MutexGuard, MutexOptions, Shared, SharedOptions, ShmSafe};
 
-#[doc = include_str!("../../README.md")]
+#[doc = include_str!("../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;

@@ -1,0 +1,1 @@
+../../ipc/src/name.rs
