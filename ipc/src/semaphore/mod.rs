@@ -218,6 +218,38 @@ impl Semaphore {
         deadline::retry(|| self.raw.try_wait()).map_err(|e| self.error("sem_trywait", e))
     }
 
+    /// `sem_trywait`, for polling loops: `Ok(true)` if a unit was taken,
+    /// `Ok(false)` if the value is 0 — without building an error for the
+    /// would-block case, which [`try_acquire`](Self::try_acquire) does (its
+    /// error names the semaphore), so a failing poll costs what `sem_trywait`
+    /// costs.
+    ///
+    /// # Errors
+    ///
+    /// OS errors other than `EAGAIN` (there are none on Linux for a valid
+    /// handle) are reported as [`ErrorKind::Other`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ipc::Semaphore;
+    ///
+    /// let sem = Semaphore::options().initial_value(1).create_unique("/doc.nowait")?;
+    /// assert!(sem.acquire_nowait()?); // took the unit
+    /// assert!(!sem.acquire_nowait()?); // none left: false, no error
+    /// sem.unlink()?;
+    /// # Ok::<(), ipc::Error>(())
+    /// ```
+    #[doc(alias = "sem_trywait", alias = "IPC_NOWAIT")]
+    #[inline]
+    pub fn acquire_nowait(&self) -> Result<bool> {
+        match deadline::retry(|| self.raw.try_wait()) {
+            Ok(()) => Ok(true),
+            Err(libc::EAGAIN) => Ok(false),
+            Err(e) => Err(self.error("sem_trywait", e)),
+        }
+    }
+
     /// `sem_clockwait(CLOCK_MONOTONIC)` — waits at most `timeout` for the
     /// value to become positive, then decrements it.
     ///
