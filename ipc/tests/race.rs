@@ -55,7 +55,9 @@ fn copies_are_exact_at_every_alignment() {
     let name = Name::shm("copy");
     let shm = SharedMemory::create_new(&name, 128).unwrap();
     let map = shm.map().unwrap();
-    let pattern: Vec<u8> = (0..128u8).map(|i| i.wrapping_mul(37).wrapping_add(1)).collect();
+    let pattern: Vec<u8> = (0..128u8)
+        .map(|i| i.wrapping_mul(37).wrapping_add(1))
+        .collect();
     for offset in 0..20 {
         for len in 0..40 {
             map.write_at(0, &[0u8; 128]).unwrap();

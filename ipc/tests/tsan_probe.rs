@@ -46,7 +46,10 @@ fn main() {
         let map = shm.map().unwrap();
         let arg = (&raw const map).cast_mut().cast::<c_void>();
         let mut threads = [0 as libc::pthread_t; 2];
-        for (t, f) in threads.iter_mut().zip([writer as extern "C" fn(_) -> _, reader]) {
+        for (t, f) in threads
+            .iter_mut()
+            .zip([writer as extern "C" fn(_) -> _, reader])
+        {
             // SAFETY: `t` is writable; `f` has the signature pthread_create
             // expects; `arg` points to `map`, which lives until after the join.
             let rc = unsafe { libc::pthread_create(t, std::ptr::null(), f, arg) };

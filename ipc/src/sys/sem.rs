@@ -38,6 +38,13 @@ impl Sem {
         NonNull::new(ptr).map(|ptr| Sem { ptr }).ok_or(libc::EINVAL)
     }
 
+    /// The address of the semaphore in this process (where glibc mapped its
+    /// file); an identity, never dereferenced by the caller.
+    #[cfg(target_os = "linux")]
+    pub(crate) fn addr(&self) -> usize {
+        self.ptr.as_ptr() as usize
+    }
+
     /// `sem_wait`: blocks until the value is positive, then decrements it.
     #[inline]
     pub(crate) fn wait(&self) -> Result<(), Errno> {
