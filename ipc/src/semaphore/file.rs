@@ -202,4 +202,49 @@ mod tests {
             Some(0)
         );
     }
+
+    /// Unlinks the semaphore and removes the victim file, pass or fail.
+    struct Cleanup(String, std::path::PathBuf);
+
+    impl Drop for Cleanup {
+        fn drop(&mut self) {
+            let _ = crate::unlink_semaphore(&self.0);
+            let _ = std::fs::remove_file(&self.1);
+        }
+    }
+
+    /// The exact-mode fix-up never changes another file: not through a
+    /// symbolic link swapped in for the semaphore's file, nor a different
+    /// regular file put in its place. (It used to chmod by path.)
+    #[test]
+    fn fix_mode_touches_only_the_mapped_file() {
+        let name = format!("/ipc-test.{}.fix-mode", std::process::id());
+        let victim = std::env::temp_dir().join(format!("ipc-test.{}.victim", std::process::id()));
+        let _cleanup = Cleanup(name.clone(), victim.clone());
+        let path = sem_file(&name).unwrap();
+        let sem = Semaphore::options()
+            .create_new(true)
+            .mode(0o646)
+            .open(&name)
+            .unwrap();
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(
+            mode(path.as_ref()),
+            0o646,
+            "the fix-up works on the real file"
+        );
+
+        std::fs::write(&victim, b"secret").unwrap();
+        std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o600)).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        std::os::unix::fs::symlink(&victim, &path).unwrap();
+        sem.fix_mode();
+        assert_eq!(mode(&victim), 0o600, "followed a symbolic link");
+
+        std::fs::remove_file(&path).unwrap();
+        std::fs::write(&path, [0u8; 32]).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        sem.fix_mode();
+        assert_eq!(mode(path.as_ref()), 0o600, "changed a file it did not map");
+    }
 }
