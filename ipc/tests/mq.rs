@@ -652,3 +652,45 @@ fn errors_convert_to_io() {
     let io: std::io::Error = mq.send(&[0; 11], 0).unwrap_err().into();
     assert_eq!(io.kind(), std::io::ErrorKind::InvalidInput);
 }
+
+/// A closure whose `Drop` calls back into the queue's notification methods
+/// (here `cancel_notification`, through an `Arc` of the queue) is dropped
+/// after the queue's notification lock is released: cancelling, replacing
+/// and a refused registration all return instead of deadlocking. The work
+/// runs on a thread; the watchdog only detects a hang, it measures nothing.
+#[test]
+fn closure_drop_may_call_back_into_the_queue() {
+    struct CancelOnDrop(Arc<MessageQueue>, mpsc::Sender<()>);
+    impl Drop for CancelOnDrop {
+        fn drop(&mut self) {
+            let _ = self.0.cancel_notification();
+            let _ = self.1.send(());
+        }
+    }
+    let name = Name::mq("notify-reenter");
+    let mq = Arc::new(small(&name, 2, 8));
+    let (drops_tx, drops) = mpsc::channel();
+    let (done_tx, done) = mpsc::channel();
+    let worker = {
+        let mq = Arc::clone(&mq);
+        std::thread::spawn(move || {
+            let closure = || {
+                let guard = CancelOnDrop(Arc::clone(&mq), drops_tx.clone());
+                move || drop(guard)
+            };
+            mq.notify_callback(closure()).unwrap();
+            mq.cancel_notification().unwrap(); // drops the first
+            mq.notify_callback(closure()).unwrap();
+            mq.notify_callback(closure()).unwrap(); // replaces (drops) the second
+            mq.notify_signal(ipc::consts::user_signal_min()).unwrap(); // drops the third
+            mq.cancel_notification().unwrap();
+            done_tx.send(()).unwrap();
+        })
+    };
+    assert!(
+        done.recv_timeout(LONG).is_ok(),
+        "deadlock: a closure was dropped under the notification lock"
+    );
+    worker.join().unwrap();
+    assert_eq!(drops.try_iter().count(), 3);
+}

@@ -65,8 +65,13 @@ impl MessageQueue {
             ));
         }
         let mut slot = self.lock_notification();
-        self.cancel_locked(&mut slot);
-        mq::notify_signal(self.fd.as_fd(), signal).map_err(|e| self.notify_error(e))
+        let old = self.cancel_locked(&mut slot);
+        let result = mq::notify_signal(self.fd.as_fd(), signal).map_err(|e| self.notify_error(e));
+        // Closures are dropped after unlocking: a closure's Drop may call
+        // back into this queue's notification methods.
+        drop(slot);
+        drop(old);
+        result
     }
 
     /// `mq_notify(SIGEV_THREAD)` — runs `f` once, on a new thread, when a
@@ -110,18 +115,21 @@ impl MessageQueue {
     #[doc(alias = "mq_notify")]
     pub fn notify_callback<F: FnOnce() + Send + 'static>(&self, f: F) -> Result<()> {
         let mut slot = self.lock_notification();
-        self.cancel_locked(&mut slot);
+        let old = self.cancel_locked(&mut slot);
         let token = callbacks::insert(Box::new(f));
-        match mq::notify_thread(self.fd.as_fd(), callbacks::trampoline, token as usize) {
-            Ok(()) => {
-                *slot = Some(token);
-                Ok(())
-            }
-            Err(e) => {
-                drop(callbacks::take(token));
-                Err(self.notify_error(e))
-            }
-        }
+        let (result, refused) =
+            match mq::notify_thread(self.fd.as_fd(), callbacks::trampoline, token as usize) {
+                Ok(()) => {
+                    *slot = Some(token);
+                    (Ok(()), None)
+                }
+                Err(e) => (Err(self.notify_error(e)), callbacks::take(token)),
+            };
+        // After unlocking, as in `notify_signal`.
+        drop(slot);
+        drop(old);
+        drop(refused);
+        result
     }
 
     /// `mq_notify(NULL)` — cancels this process's registration, dropping a
@@ -148,9 +156,10 @@ impl MessageQueue {
     pub fn cancel_notification(&self) -> Result<()> {
         let mut slot = self.lock_notification();
         let result = mq::notify_cancel(self.fd.as_fd()).map_err(|e| self.notify_error(e));
-        if let Some(token) = slot.take() {
-            drop(callbacks::take(token));
-        }
+        let old = slot.take().and_then(callbacks::take);
+        // After unlocking, as in `notify_signal`.
+        drop(slot);
+        drop(old);
         result
     }
 
@@ -163,12 +172,13 @@ impl MessageQueue {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Cancels (ignoring errors, as posix_ipc does) before a new registration.
-    fn cancel_locked(&self, slot: &mut Option<u64>) {
+    /// Cancels (ignoring errors, as posix_ipc does) before a new
+    /// registration; returns the closure that will not run, for the caller
+    /// to drop once it has released the lock.
+    #[must_use]
+    fn cancel_locked(&self, slot: &mut Option<u64>) -> Option<callbacks::Callback> {
         let _ = mq::notify_cancel(self.fd.as_fd());
-        if let Some(token) = slot.take() {
-            drop(callbacks::take(token));
-        }
+        slot.take().and_then(callbacks::take)
     }
 
     fn notify_error(&self, errno: Errno) -> Error {
@@ -191,7 +201,7 @@ impl MessageQueue {
 mod callbacks {
     use super::{AtomicU64, BTreeMap, Mutex, Ordering, PoisonError};
 
-    type Callback = Box<dyn FnOnce() + Send>;
+    pub(super) type Callback = Box<dyn FnOnce() + Send>;
 
     static NEXT: AtomicU64 = AtomicU64::new(1);
     static PENDING: Mutex<BTreeMap<u64, Callback>> = Mutex::new(BTreeMap::new());
