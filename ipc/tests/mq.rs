@@ -694,3 +694,30 @@ fn closure_drop_may_call_back_into_the_queue() {
     worker.join().unwrap();
     assert_eq!(drops.try_iter().count(), 3);
 }
+
+/// The kernel removes a process's registration when that process closes
+/// *any* descriptor of the queue. Closing another handle, or a descriptor
+/// duplicated through `AsFd`, used to cancel the callback silently (it
+/// never fired and stayed pending); `ipc` registers it again.
+#[test]
+fn closing_another_handle_keeps_the_registration() {
+    let (name, mq) = fixture("notify-other-handle");
+    let (tx, rx) = mpsc::channel();
+    let tx2 = tx.clone();
+    mq.notify_callback(move || tx.send("first").unwrap())
+        .unwrap();
+    drop(MessageQueue::open(&name).unwrap());
+    drop(mq.as_fd().try_clone_to_owned().unwrap());
+    MessageQueue::open(&name).unwrap().close().unwrap();
+    mq.send(b"x", 0).unwrap();
+    assert_eq!(rx.recv_timeout(LONG).unwrap(), "first");
+    mq.receive().unwrap();
+
+    // A message sent through another handle fires it too, once.
+    mq.notify_callback(move || tx2.send("second").unwrap())
+        .unwrap();
+    let other = MessageQueue::open(&name).unwrap();
+    other.send(b"y", 0).unwrap();
+    drop(other);
+    assert_eq!(rx.recv_timeout(LONG).unwrap(), "second");
+}

@@ -30,12 +30,13 @@ fn main() -> ExitCode {
             "signal-notify" => child_signal_notify(&args[0]),
             "notify-holder" => child_notify_holder(&args[0], &args[1], &args[2]),
             "dsl-counter" => child_dsl_counter(&args[0]),
+            "emfile-notify" => child_emfile_notify(&args[0]),
             other => panic!("unknown role {other}"),
         }
         return ExitCode::SUCCESS;
     }
     BEFORE.get_or_init(common::namespace);
-    let tests: [(&str, fn()); 9] = [
+    let tests: [(&str, fn()); 10] = [
         (
             "critical_counter_in_shared_memory",
             critical_counter_in_shared_memory,
@@ -55,6 +56,10 @@ fn main() -> ExitCode {
         (
             "notification_held_by_another_process",
             notification_held_by_another_process,
+        ),
+        (
+            "descriptor_exhaustion_does_not_disable_callbacks",
+            descriptor_exhaustion_does_not_disable_callbacks,
         ),
         ("namespace_left_as_found", namespace_left_as_found),
     ];
@@ -164,6 +169,53 @@ fn child_shm_peer(name: &str) {
 fn fd_can_become_zero() {
     let name = Name::shm("fd-zero");
     wait_ok(spawn("fd-zero", &[&name]));
+}
+
+/// Running out of descriptors makes a callback registration fail with the
+/// real cause (`EMFILE`, not "unsupported"), and callbacks work again once
+/// descriptors are free. glibc creates its notification socket once per
+/// process: after one `EMFILE` every later SIGEV_THREAD registration failed
+/// with `ENOSYS` for good. A fresh process (no socket yet) whose
+/// `RLIMIT_NOFILE` is lowered, so the limit stays there.
+fn descriptor_exhaustion_does_not_disable_callbacks() {
+    let name = Name::mq("emfile");
+    let _mq = MessageQueue::options()
+        .create_new(true)
+        .max_messages(2)
+        .max_message_size(8)
+        .open(&name)
+        .unwrap();
+    wait_ok(spawn("emfile-notify", &[&name]));
+}
+
+fn child_emfile_notify(name: &str) {
+    use std::os::fd::AsFd;
+    let mq = MessageQueue::open(name).unwrap();
+    let limit = libc::rlimit {
+        rlim_cur: 64,
+        rlim_max: 64,
+    };
+    // SAFETY: `limit` is a valid rlimit; lowering a limit is always allowed.
+    assert_eq!(
+        unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raw const limit) },
+        0
+    );
+    let mut hog = Vec::new();
+    while let Ok(fd) = mq.as_fd().try_clone_to_owned() {
+        hog.push(fd);
+    }
+    for _ in 0..2 {
+        let err = mq.notify_callback(|| {}).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::EMFILE), "{err}");
+        assert_ne!(err.kind(), ErrorKind::Unsupported, "{err}");
+        assert!(err.to_string().contains("too many open files"), "{err}");
+    }
+    drop(hog);
+    let (tx, rx) = std::sync::mpsc::channel();
+    mq.notify_callback(move || tx.send(()).unwrap()).unwrap();
+    mq.send(b"x", 0).unwrap();
+    rx.recv_timeout(Duration::from_secs(30)).unwrap();
+    mq.receive().unwrap();
 }
 
 fn child_fd_zero(name: &str) {
