@@ -196,10 +196,8 @@ fn child_emfile_notify(name: &str) {
         rlim_max: 64,
     };
     // SAFETY: `limit` is a valid rlimit; lowering a limit is always allowed.
-    assert_eq!(
-        unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raw const limit) },
-        0
-    );
+    let ret = unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raw const limit) };
+    assert_eq!(ret, 0);
     let mut hog = Vec::new();
     while let Ok(fd) = mq.as_fd().try_clone_to_owned() {
         hog.push(fd);
