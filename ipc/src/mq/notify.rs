@@ -32,6 +32,12 @@ impl MessageQueue {
     /// The kernel notifies only on the empty → non-empty transition, and
     /// not while another process is blocked in `receive` on the queue.
     ///
+    /// The kernel's rule: a process's registration is removed when that
+    /// process closes *any* descriptor of the queue — another handle, or a
+    /// descriptor duplicated through `AsFd`. For a signal registration that
+    /// rule applies as is (register again after closing other handles);
+    /// [`notify_callback`](Self::notify_callback) registers again by itself.
+    ///
     /// # Errors
     ///
     /// - [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput): `signal`
@@ -89,13 +95,30 @@ impl MessageQueue {
     /// inherited across `fork()`: a message sent by the child still fires
     /// the parent's `f`, and the child's copy of `f` never runs (it is
     /// dropped with the child's handle). Register again in the child to be
-    /// notified there.
+    /// notified there: each process receives its notifications on a netlink
+    /// socket and thread of its own (made at its first registration), so a
+    /// child's registrations never run the parent's closures or the reverse.
+    ///
+    /// The kernel removes a process's registration whenever that process
+    /// closes *any* descriptor of the queue (another handle, or a descriptor
+    /// duplicated through `AsFd`). While `f` is pending, `ipc` keeps a
+    /// duplicate of this handle's descriptor and registers `f` again when
+    /// the kernel reports such a removal; a message that arrived meanwhile
+    /// runs `f`. So a pending callback costs one descriptor, and the process
+    /// one more for its notification socket. If another process registered
+    /// in between, `f` is dropped instead.
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Busy`](crate::ErrorKind::Busy) (`EBUSY`) when another
-    /// process is registered. Other OS errors are reported as
-    /// [`ErrorKind::Other`](crate::ErrorKind::Other). On error `f` is dropped.
+    /// - [`ErrorKind::Busy`](crate::ErrorKind::Busy) (`EBUSY`) when another
+    ///   process is registered.
+    /// - `EMFILE`/`ENFILE` (no descriptor for the duplicate or the
+    ///   notification socket) are [`ErrorKind::Other`](crate::ErrorKind::Other)
+    ///   with the step that failed ("creating the notification socket: too
+    ///   many open files in this process"); nothing is left broken, the next
+    ///   call tries again.
+    /// - Other OS errors are reported as
+    ///   [`ErrorKind::Other`](crate::ErrorKind::Other). On error `f` is dropped.
     ///
     /// # Examples
     ///
