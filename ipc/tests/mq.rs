@@ -721,3 +721,50 @@ fn closing_another_handle_keeps_the_registration() {
     drop(other);
     assert_eq!(rx.recv_timeout(LONG).unwrap(), "second");
 }
+
+/// A plain open ignores the limits, as documented: `max_messages(0)` and
+/// `max_message_size(0)` are not errors there.
+#[test]
+fn limits_are_ignored_on_plain_open() {
+    let (name, _mq) = fixture("plain-limits");
+    let again = MessageQueue::options()
+        .max_messages(0)
+        .max_message_size(0)
+        .open(&name)
+        .unwrap();
+    assert_eq!((again.max_messages(), again.max_message_size()), (10, 10));
+    let err = MessageQueue::options()
+        .create(true)
+        .max_messages(0)
+        .open(&name)
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+}
+
+/// A plain open reads no /proc file (it read the two limit defaults each
+/// time): counted with this thread's read system calls.
+#[test]
+#[cfg(target_os = "linux")]
+fn plain_open_reads_no_proc_file() {
+    fn reads() -> u64 {
+        let io = std::fs::read_to_string("/proc/thread-self/io").unwrap();
+        io.lines()
+            .find_map(|l| l.strip_prefix("syscr: "))
+            .unwrap()
+            .parse()
+            .unwrap()
+    }
+    let (name, _mq) = fixture("plain-proc");
+    drop(MessageQueue::open(&name).unwrap());
+    let before = reads();
+    for _ in 0..100 {
+        drop(MessageQueue::open(&name).unwrap());
+    }
+    let after = reads();
+    // Reading /proc/thread-self/io itself costs a few reads.
+    assert!(
+        after - before < 20,
+        "{} read calls for 100 opens",
+        after - before
+    );
+}

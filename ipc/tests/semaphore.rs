@@ -526,3 +526,16 @@ fn garbage_semaphore_child() {
         }
     }
 }
+
+/// A spin budget is kept as given: it used to be capped silently at
+/// u32::MAX nanoseconds (about 4.29 s).
+#[test]
+fn spin_budget_is_not_capped() {
+    let (_name, sem) = fixture("spin-max");
+    sem.set_spin(Duration::from_secs(10));
+    assert_eq!(sem.spin(), Duration::from_secs(10));
+    sem.set_spin(Duration::MAX);
+    assert_eq!(sem.spin(), Duration::from_nanos(u64::MAX));
+    sem.acquire().unwrap(); // available: the first poll takes it
+    sem.set_spin(Duration::ZERO);
+}

@@ -403,3 +403,18 @@ fn names_aliasing_a_semaphore_file_are_refused() {
     sem.release().unwrap();
     assert_eq!(sem.value().unwrap(), 1);
 }
+
+/// `read_only` with `truncate` is refused before any system call, as
+/// `read_only` with a size is: `O_RDONLY | O_TRUNC` emptied the object.
+#[test]
+fn read_only_with_truncate_is_refused() {
+    let (name, shm) = fixture("ro-trunc");
+    let err = SharedMemory::options()
+        .read_only(true)
+        .truncate(true)
+        .open(&name)
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    assert!(err.to_string().contains("truncate"), "{err}");
+    assert_eq!(shm.size().unwrap(), 3333);
+}

@@ -421,6 +421,10 @@ impl Semaphore {
     /// thread keeps its CPU busy. Budgets of 20–100 µs suit a hand-off whose
     /// other side answers within that time.
     ///
+    /// Any budget is kept as given, up to `u64::MAX` nanoseconds (about 584
+    /// years, where [`Duration::MAX`] saturates); [`spin`](Self::spin)
+    /// returns it.
+    ///
     /// # Examples
     ///
     /// ```

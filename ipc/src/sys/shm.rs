@@ -111,10 +111,19 @@ unsafe impl Sync for Mapping {}
 
 impl Mapping {
     /// `mmap(NULL, len, PROT_READ [| PROT_WRITE], MAP_SHARED, fd, 0)`.
-    pub(crate) fn new(fd: BorrowedFd<'_>, len: usize, writable: bool) -> Result<Mapping, Errno> {
-        let dup = fd
-            .try_clone_to_owned()
-            .map_err(|e| e.raw_os_error().unwrap_or(libc::EIO))?;
+    ///
+    /// On error, returns the call that failed with its errno.
+    pub(crate) fn new(
+        fd: BorrowedFd<'_>,
+        len: usize,
+        writable: bool,
+    ) -> Result<Mapping, (&'static str, Errno)> {
+        let dup = fd.try_clone_to_owned().map_err(|e| {
+            (
+                "fcntl(F_DUPFD_CLOEXEC)",
+                e.raw_os_error().unwrap_or(libc::EIO),
+            )
+        })?;
         let prot = libc::PROT_READ | if writable { libc::PROT_WRITE } else { 0 };
         // SAFETY: a fresh shared mapping at an address of the kernel's
         // choosing cannot alias any Rust object; `fd` is live for the call,
@@ -130,9 +139,9 @@ impl Mapping {
             )
         };
         if ptr == libc::MAP_FAILED {
-            return Err(errno());
+            return Err(("mmap", errno()));
         }
-        let ptr = NonNull::new(ptr.cast::<u8>()).ok_or(libc::EINVAL)?;
+        let ptr = NonNull::new(ptr.cast::<u8>()).ok_or(("mmap", libc::EINVAL))?;
         Ok(Mapping {
             ptr,
             len,
