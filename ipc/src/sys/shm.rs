@@ -2,7 +2,7 @@
 
 use std::ffi::{CStr, c_int};
 use std::fmt;
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering::Relaxed};
 
@@ -10,19 +10,44 @@ use super::{Errno, cvt, errno};
 use crate::{Error, ErrorKind, Result};
 
 /// `shm_open(name, oflag, mode)`.
+///
+/// Android's C library has no `shm_open`: `ENOSYS` there.
 pub(crate) fn open(name: &CStr, oflag: c_int, mode: u32) -> Result<OwnedFd, Errno> {
-    // SAFETY: `name` is a NUL-terminated string that outlives the call.
-    // shm_open is not variadic; mode_t is at least 16 bits and `mode` was
-    // checked to be at most 0o777 by the caller.
-    let fd = cvt(unsafe { libc::shm_open(name.as_ptr(), oflag, mode as libc::mode_t) })?;
-    // SAFETY: shm_open returned a new descriptor that nothing else owns.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    #[cfg(target_os = "android")]
+    {
+        let _ = (name, oflag, mode);
+        Err(libc::ENOSYS)
+    }
+    #[cfg(not(target_os = "android"))]
+    {
+        // Apple declares shm_open variadic (`...` after oflag), so mode_t,
+        // a u16 there, is promoted to unsigned int; elsewhere it is a
+        // mode_t parameter.
+        #[cfg(target_vendor = "apple")]
+        let mode = mode as std::ffi::c_uint;
+        #[cfg(not(target_vendor = "apple"))]
+        let mode = mode as libc::mode_t;
+        // SAFETY: `name` is a NUL-terminated string that outlives the call;
+        // `mode` has the type the declaration expects (see above) and was
+        // checked to be at most 0o777 by the caller.
+        let fd = cvt(unsafe { libc::shm_open(name.as_ptr(), oflag, mode) })?;
+        // SAFETY: shm_open returned a new descriptor that nothing else owns.
+        Ok(unsafe { std::os::fd::FromRawFd::from_raw_fd(fd) })
+    }
 }
 
-/// `shm_unlink(name)`.
+/// `shm_unlink(name)`; `ENOSYS` on Android, as [`open`].
 pub(crate) fn unlink(name: &CStr) -> Result<(), Errno> {
-    // SAFETY: `name` is a NUL-terminated string that outlives the call.
-    cvt(unsafe { libc::shm_unlink(name.as_ptr()) }).map(drop)
+    #[cfg(target_os = "android")]
+    {
+        let _ = name;
+        Err(libc::ENOSYS)
+    }
+    #[cfg(not(target_os = "android"))]
+    {
+        // SAFETY: `name` is a NUL-terminated string that outlives the call.
+        cvt(unsafe { libc::shm_unlink(name.as_ptr()) }).map(drop)
+    }
 }
 
 /// `ftruncate(fd, len)`; `len` was checked to fit `off_t` by the caller.
