@@ -19,6 +19,9 @@ use crate::deadline::{self, Deadline};
 use crate::name::Kind;
 use crate::sys::{self, Errno, sem::Sem};
 use crate::{Error, Result};
+// The docs link to the kinds; the code that returns them is in `file.rs`.
+#[cfg(doc)]
+use crate::ErrorKind;
 
 /// A POSIX named semaphore (`sem_open`): a counter shared by every process
 /// that opens the same name.
@@ -227,7 +230,10 @@ impl Semaphore {
     /// # Errors
     ///
     /// [`ErrorKind::Busy`] (`ETIMEDOUT`, or `EAGAIN` for a zero timeout) when
-    /// the time is up. Other OS errors are reported as [`ErrorKind::Other`].
+    /// the time is up. [`ErrorKind::Unsupported`] (`ENOSYS`) for a non-zero
+    /// timeout on macOS, which has no timed wait
+    /// ([`crate::consts::SEMAPHORE_TIMEOUT_SUPPORTED`]). Other OS errors are
+    /// reported as [`ErrorKind::Other`].
     ///
     /// # Examples
     ///
