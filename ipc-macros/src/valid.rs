@@ -108,6 +108,7 @@ pub(crate) fn name_message(value: &str, e: NameError, object: Object) -> String 
         NameError::Nul => "remove the NUL byte".to_owned(),
         NameError::Dot => "use a name other than \"/.\" and \"/..\"".to_owned(),
         NameError::TooLong { max, .. } => format!("shorten it to at most {max} bytes after '/'"),
+        NameError::AliasesSemaphore => "use a name that does not start with \"/sem.\"".to_owned(),
     };
     format!("{} {e}; {fix}", object.noun())
 }

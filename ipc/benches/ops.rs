@@ -221,7 +221,7 @@ fn queues(c: &mut Criterion, out: &mut Interleaved) {
     }
 }
 
-fn shared_memory(c: &mut Criterion) {
+fn shared_memory(c: &mut Criterion, out: &mut Interleaved) {
     let name = format!("/ipc-bench.shm.{}", std::process::id());
     let cname = CString::new(name.clone()).unwrap();
     let mut g = group(c, "shm create+map+unlink");
@@ -235,6 +235,45 @@ fn shared_memory(c: &mut Criterion) {
         });
     });
     g.finish();
+
+    // read_at/write_at (relaxed atomic words, plus the live-size check)
+    // beside a plain copy_nonoverlapping into the same mapping.
+    let shm = SharedMemory::create_new(&name, 4096).unwrap();
+    let map = shm.map().unwrap();
+    for size in [64usize, 4096] {
+        let data = vec![7u8; size];
+        let mut buf = vec![0u8; size];
+        let mut buf2 = buf.clone();
+        let label = format!("shm write_at+read_at {size} B");
+        let mut g = group(c, &label);
+        g.bench_function("raw", |b| {
+            b.iter(|| {
+                raw::copy_to(map.as_mut_ptr(), black_box(&data));
+                raw::copy_from(map.as_ptr(), black_box(&mut buf));
+            });
+        });
+        g.bench_function("ipc", |b| {
+            b.iter(|| {
+                map.write_at(0, black_box(&data)).unwrap();
+                map.read_at(0, black_box(&mut buf2)).unwrap();
+            });
+        });
+        g.finish();
+        ab(
+            out,
+            &label,
+            &mut || {
+                raw::copy_to(map.as_mut_ptr(), black_box(&data));
+                raw::copy_from(map.as_ptr(), black_box(&mut buf));
+            },
+            &mut || {
+                map.write_at(0, black_box(&data)).unwrap();
+                map.read_at(0, black_box(&mut buf2)).unwrap();
+            },
+        );
+    }
+    drop(map);
+    shm.unlink().unwrap();
 }
 /// Prints ours/raw for every group, from criterion's saved medians, and
 /// the interleaved A/B medians.
@@ -263,6 +302,8 @@ fn summary(interleaved: &Interleaved) {
         "mq send+receive 64 B",
         "mq send+receive 4096 B",
         "shm create+map+unlink",
+        "shm write_at+read_at 64 B",
+        "shm write_at+read_at 4096 B",
     ];
     println!(
         "\n{:<30} {:>12} {:>12} {:>9}   {:>12} {:>12} {:>9}",
@@ -293,7 +334,7 @@ fn main() {
     let mut interleaved = Interleaved::new();
     semaphores(&mut c, &mut interleaved);
     queues(&mut c, &mut interleaved);
-    shared_memory(&mut c);
+    shared_memory(&mut c, &mut interleaved);
     c.final_summary();
     summary(&interleaved);
 }

@@ -13,18 +13,20 @@
 //! assert!(consts::user_signal_min() <= consts::user_signal_max());
 //! ```
 
-/// Whether semaphores support timed waits (`acquire_timeout`); false on macOS,
-/// which lacks `sem_timedwait`.
+/// Whether semaphores support timed waits (`acquire_timeout`); false on macOS
+/// and iOS, which lack `sem_timedwait` (there `acquire_timeout` with a
+/// non-zero timeout is `ErrorKind::Unsupported`).
 pub const SEMAPHORE_TIMEOUT_SUPPORTED: bool = !cfg!(target_vendor = "apple");
 
 /// Whether [`crate::Semaphore::value`] works; false on macOS, which lacks
 /// `sem_getvalue`.
 pub const SEMAPHORE_VALUE_SUPPORTED: bool = !cfg!(target_vendor = "apple");
 
-/// Whether this build has [`crate::MessageQueue`]: Linux (and Android),
-/// where a queue descriptor is a file descriptor that `AsFd` and `poll` can
-/// use. macOS has no POSIX message queues at all.
-pub const MESSAGE_QUEUES_SUPPORTED: bool = cfg!(any(target_os = "linux", target_os = "android"));
+/// Whether this build has `MessageQueue`: Linux (glibc and musl), where a
+/// queue descriptor is a file descriptor that `AsFd` and `poll` can use.
+/// macOS has no POSIX message queues at all, Android's C library has none,
+/// and the BSDs' are not file descriptors.
+pub const MESSAGE_QUEUES_SUPPORTED: bool = cfg!(target_os = "linux");
 
 /// The largest value a semaphore can hold: `SEM_VALUE_MAX`.
 pub const SEMAPHORE_VALUE_MAX: u32 = if cfg!(target_vendor = "apple") {

@@ -68,8 +68,12 @@ impl Deadline {
             // If the sum overflows, the wall clock is near the end of time_t:
             // saturate rather than wrap into the past.
             Clock::Realtime => {
+                // musl's libc::time_t alias is deprecated (it is to become
+                // 64-bit); it is used here only as the type of tv_sec.
+                #[allow(deprecated)]
+                let max = libc::time_t::MAX;
                 add(sys::now(Clock::Realtime), self.remaining()).unwrap_or(libc::timespec {
-                    tv_sec: libc::time_t::MAX,
+                    tv_sec: max,
                     tv_nsec: 0,
                 })
             }
@@ -79,6 +83,8 @@ impl Deadline {
 
 /// `ts + d`, or `None` on overflow of `time_t`.
 fn add(ts: libc::timespec, d: Duration) -> Option<libc::timespec> {
+    // As in `on`: musl deprecates the alias, not the type.
+    #[allow(deprecated)]
     let secs = libc::time_t::try_from(d.as_secs()).ok()?;
     let mut tv_sec = ts.tv_sec.checked_add(secs)?;
     let mut nanos = i64::from(ts.tv_nsec) + i64::from(d.subsec_nanos());

@@ -178,6 +178,21 @@ impl Error {
         )
     }
 
+    /// Prefixes the message with the step that failed, as in
+    /// `mq_notify("/q"): creating the notification socket: too many open
+    /// files in this process`.
+    pub(crate) fn during(self, step: &'static str) -> Error {
+        let bare = Error {
+            kind: self.kind,
+            errno: self.errno,
+            op: "",
+            object: None,
+            detail: self.detail.clone(),
+        };
+        let detail = format!("{step}: {bare}");
+        self.with_detail(detail)
+    }
+
     /// Replaces the message derived from the errno with a more precise one.
     pub(crate) fn with_detail(mut self, detail: impl Into<Cow<'static, str>>) -> Error {
         self.detail = Some(detail.into());

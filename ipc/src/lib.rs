@@ -39,7 +39,7 @@ pub mod consts;
 mod critical;
 mod deadline;
 mod error;
-#[cfg(any(target_os = "linux", target_os = "android"))]
+#[cfg(target_os = "linux")]
 mod mq;
 pub mod name;
 mod semaphore;
@@ -60,7 +60,7 @@ pub use critical::NamedSemaphore;
 pub use error::{Error, ErrorKind, Result};
 pub use ipc_macros::named_semaphore;
 pub use ipc_macros::{ShmSafe, named_mutex, named_shared_memory};
-#[cfg(any(target_os = "linux", target_os = "android"))]
+#[cfg(target_os = "linux")]
 pub use mq::{MessageQueue, MessageQueueOptions, unlink_message_queue};
 pub use namespace::namespace;
 pub use semaphore::{Semaphore, SemaphoreGuard, SemaphoreOptions, unlink_semaphore};

@@ -57,6 +57,11 @@ pub enum NameError {
         /// The longest allowed, [`max_len`] for the kind.
         max: usize,
     },
+    /// A shared-memory name starting with `/sem.`, on Linux: glibc and musl
+    /// keep the semaphore `/X` in the file `/dev/shm/sem.X`, which is also
+    /// the shared-memory object `/sem.X`. Opening it as shared memory would
+    /// let a resize destroy the semaphore (its next wait dies with `SIGBUS`).
+    AliasesSemaphore,
 }
 
 impl NameError {
@@ -72,6 +77,9 @@ impl NameError {
             NameError::Nul => "name must not contain a NUL byte",
             NameError::Dot => "name must not be \"/.\" or \"/..\"",
             NameError::TooLong { .. } => "name is too long",
+            NameError::AliasesSemaphore => {
+                "shared-memory names starting with \"/sem.\" alias a semaphore's backing file on Linux"
+            }
         }
     }
 }
@@ -114,7 +122,9 @@ pub const fn max_len(kind: Kind) -> usize {
 /// The first rule the name breaks, checked in this order: [`NameError::Empty`]
 /// for `""`, [`NameError::NoLeadingSlash`], [`NameError::Empty`] for `"/"`,
 /// [`NameError::InteriorSlash`] or [`NameError::Nul`] (whichever byte comes
-/// first), [`NameError::Dot`], [`NameError::TooLong`].
+/// first), [`NameError::Dot`], [`NameError::TooLong`], and on Linux, for
+/// [`Kind::SharedMemory`] only, [`NameError::AliasesSemaphore`] for a name
+/// starting with `/sem.` (the file of a semaphore, see [`aliases_semaphore`]).
 ///
 /// # Examples
 ///
@@ -156,7 +166,37 @@ pub const fn check(name: &str, kind: Kind) -> Result<(), NameError> {
     if rest > max {
         return Err(NameError::TooLong { len: rest, max });
     }
+    if matches!(kind, Kind::SharedMemory) && aliases_semaphore(name) {
+        return Err(NameError::AliasesSemaphore);
+    }
     Ok(())
+}
+
+/// Whether the shared-memory object `name` is the file of a named
+/// semaphore on this platform: on Linux, glibc and musl keep the semaphore
+/// `/X` in `/dev/shm/sem.X`, where `shm_open("/sem.X")` finds it too.
+/// Elsewhere semaphores and shared memory have separate namespaces.
+///
+/// ```
+/// use ipc::name::{aliases_semaphore, check, Kind, NameError};
+///
+/// if cfg!(target_os = "linux") {
+///     assert!(aliases_semaphore("/sem.jobs"));
+///     assert_eq!(check("/sem.jobs", Kind::SharedMemory), Err(NameError::AliasesSemaphore));
+///     assert_eq!(check("/sem.jobs", Kind::Semaphore), Ok(()));
+/// }
+/// assert!(!aliases_semaphore("/semaphores"));
+/// ```
+#[must_use]
+pub const fn aliases_semaphore(name: &str) -> bool {
+    let b = name.as_bytes();
+    cfg!(target_os = "linux")
+        && b.len() >= 5
+        && b[0] == b'/'
+        && b[1] == b's'
+        && b[2] == b'e'
+        && b[3] == b'm'
+        && b[4] == b'.'
 }
 
 #[cfg(test)]
@@ -222,6 +262,36 @@ mod tests {
         assert_eq!(
             check(&name, Kind::SharedMemory),
             Err(NameError::TooLong { len: 256, max: 255 })
+        );
+    }
+
+    const CONST_ALIAS: Result<(), NameError> = check("/sem.const", Kind::SharedMemory);
+
+    #[test]
+    fn shared_memory_may_not_alias_a_semaphore_file() {
+        let linux = cfg!(target_os = "linux");
+        for name in ["/sem.x", "/sem.", "/sem.ipc-test.1"] {
+            let want = if linux {
+                Err(NameError::AliasesSemaphore)
+            } else {
+                Ok(())
+            };
+            assert_eq!(check(name, Kind::SharedMemory), want, "{name:?}");
+            assert_eq!(check(name, Kind::Semaphore), Ok(()), "{name:?}");
+            assert_eq!(check(name, Kind::MessageQueue), Ok(()), "{name:?}");
+        }
+        for name in ["/sem", "/semx", "/Sem.x", "/x.sem.y", "/sem-x"] {
+            assert_eq!(check(name, Kind::SharedMemory), Ok(()), "{name:?}");
+        }
+        // The other rules come first.
+        assert_eq!(
+            check("/sem.a/b", Kind::SharedMemory),
+            Err(NameError::InteriorSlash)
+        );
+        assert_eq!(CONST_ALIAS.is_err(), linux);
+        assert_eq!(
+            NameError::AliasesSemaphore.to_string(),
+            "shared-memory names starting with \"/sem.\" alias a semaphore's backing file on Linux"
         );
     }
 

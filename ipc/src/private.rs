@@ -244,9 +244,9 @@ pub fn unlink_declared(name: &'static str, kind: Kind) -> Result<()> {
     match kind {
         Kind::Semaphore => crate::unlink_semaphore(&name),
         Kind::SharedMemory => crate::unlink_shared_memory(&name),
-        #[cfg(any(target_os = "linux", target_os = "android"))]
+        #[cfg(target_os = "linux")]
         Kind::MessageQueue => crate::unlink_message_queue(&name),
-        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        #[cfg(not(target_os = "linux"))]
         Kind::MessageQueue => Ok(()),
     }
 }

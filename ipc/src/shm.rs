@@ -109,7 +109,8 @@ impl SharedMemoryOptions {
     }
 
     /// Truncates an existing object to 0 bytes on open (`O_TRUNC`), before
-    /// [`size`](Self::size) applies.
+    /// [`size`](Self::size) applies. Refused with
+    /// [`read_only`](Self::read_only), as a size is.
     pub fn truncate(mut self, yes: bool) -> Self {
         self.truncate = yes;
         self
@@ -148,8 +149,9 @@ impl SharedMemoryOptions {
     /// - [`ErrorKind::InvalidName`]: `name` breaks a rule of [`crate::name`];
     ///   no system call was made.
     /// - [`ErrorKind::InvalidInput`]: the mode is above `0o777`, the size
-    ///   does not fit `off_t`, or a size was given with
-    ///   [`read_only`](Self::read_only) (checked before any system call); or
+    ///   does not fit `off_t`, or a size or [`truncate`](Self::truncate) was
+    ///   given with [`read_only`](Self::read_only) (checked before any
+    ///   system call); or
     ///   `ftruncate` refused the size (`EINVAL`, `EFBIG`).
     /// - [`ErrorKind::NotFound`] (`ENOENT`): no such object, and creation was
     ///   not asked.
@@ -212,6 +214,16 @@ impl SharedMemoryOptions {
                 OPEN,
                 Some(&name),
                 "a read-only handle cannot set the size: use size 0 with read_only",
+            ));
+        }
+        // O_RDONLY | O_TRUNC empties the object on Linux (POSIX leaves it
+        // unspecified): a read-only handle must not change the object.
+        if self.read_only && self.truncate {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                OPEN,
+                Some(&name),
+                "a read-only handle cannot truncate the object: use truncate with a writable handle",
             ));
         }
         let access = if self.read_only {
@@ -436,8 +448,11 @@ impl SharedMemory {
     /// # Errors
     ///
     /// [`ErrorKind::InvalidInput`] if the object is empty (resize it first)
-    /// or larger than the address space. Other OS errors (`ENOMEM`...) are
-    /// reported as [`ErrorKind::Other`].
+    /// or larger than the address space. The mapping keeps a duplicate of
+    /// the descriptor (for the live-size check of `read_at`/`write_at`):
+    /// with no descriptor left (`EMFILE`) the error is reported by
+    /// `fcntl(F_DUPFD_CLOEXEC)` and says so, not by `mmap`. Other OS errors
+    /// (`ENOMEM`...) are reported as [`ErrorKind::Other`].
     ///
     /// # Examples
     ///
@@ -471,7 +486,14 @@ impl SharedMemory {
                 format!("size {size} exceeds the address space (isize::MAX)"),
             ));
         }
-        Mapping::new(self.fd.as_fd(), size, !self.read_only).map_err(|e| self.error("mmap", e))
+        Mapping::new(self.fd.as_fd(), size, !self.read_only).map_err(|(op, e)| {
+            let err = self.error(op, e);
+            if op == "mmap" {
+                err
+            } else {
+                err.during("a mapping keeps a duplicate of the descriptor to check the live size")
+            }
+        })
     }
 
     /// `shm_unlink` — removes the name. Open handles and mappings stay

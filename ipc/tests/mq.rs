@@ -652,3 +652,119 @@ fn errors_convert_to_io() {
     let io: std::io::Error = mq.send(&[0; 11], 0).unwrap_err().into();
     assert_eq!(io.kind(), std::io::ErrorKind::InvalidInput);
 }
+
+/// A closure whose `Drop` calls back into the queue's notification methods
+/// (here `cancel_notification`, through an `Arc` of the queue) is dropped
+/// after the queue's notification lock is released: cancelling, replacing
+/// and a refused registration all return instead of deadlocking. The work
+/// runs on a thread; the watchdog only detects a hang, it measures nothing.
+#[test]
+fn closure_drop_may_call_back_into_the_queue() {
+    struct CancelOnDrop(Arc<MessageQueue>, mpsc::Sender<()>);
+    impl Drop for CancelOnDrop {
+        fn drop(&mut self) {
+            let _ = self.0.cancel_notification();
+            let _ = self.1.send(());
+        }
+    }
+    let name = Name::mq("notify-reenter");
+    let mq = Arc::new(small(&name, 2, 8));
+    let (drops_tx, drops) = mpsc::channel();
+    let (done_tx, done) = mpsc::channel();
+    let worker = {
+        let mq = Arc::clone(&mq);
+        std::thread::spawn(move || {
+            let closure = || {
+                let guard = CancelOnDrop(Arc::clone(&mq), drops_tx.clone());
+                move || drop(guard)
+            };
+            mq.notify_callback(closure()).unwrap();
+            mq.cancel_notification().unwrap(); // drops the first
+            mq.notify_callback(closure()).unwrap();
+            mq.notify_callback(closure()).unwrap(); // replaces (drops) the second
+            mq.notify_signal(ipc::consts::user_signal_min()).unwrap(); // drops the third
+            mq.cancel_notification().unwrap();
+            done_tx.send(()).unwrap();
+        })
+    };
+    assert!(
+        done.recv_timeout(LONG).is_ok(),
+        "deadlock: a closure was dropped under the notification lock"
+    );
+    worker.join().unwrap();
+    assert_eq!(drops.try_iter().count(), 3);
+}
+
+/// The kernel removes a process's registration when that process closes
+/// *any* descriptor of the queue. Closing another handle, or a descriptor
+/// duplicated through `AsFd`, used to cancel the callback silently (it
+/// never fired and stayed pending); `ipc` registers it again.
+#[test]
+fn closing_another_handle_keeps_the_registration() {
+    let (name, mq) = fixture("notify-other-handle");
+    let (tx, rx) = mpsc::channel();
+    let tx2 = tx.clone();
+    mq.notify_callback(move || tx.send("first").unwrap())
+        .unwrap();
+    drop(MessageQueue::open(&name).unwrap());
+    drop(mq.as_fd().try_clone_to_owned().unwrap());
+    MessageQueue::open(&name).unwrap().close().unwrap();
+    mq.send(b"x", 0).unwrap();
+    assert_eq!(rx.recv_timeout(LONG).unwrap(), "first");
+    mq.receive().unwrap();
+
+    // A message sent through another handle fires it too, once.
+    mq.notify_callback(move || tx2.send("second").unwrap())
+        .unwrap();
+    let other = MessageQueue::open(&name).unwrap();
+    other.send(b"y", 0).unwrap();
+    drop(other);
+    assert_eq!(rx.recv_timeout(LONG).unwrap(), "second");
+}
+
+/// A plain open ignores the limits, as documented: `max_messages(0)` and
+/// `max_message_size(0)` are not errors there.
+#[test]
+fn limits_are_ignored_on_plain_open() {
+    let (name, _mq) = fixture("plain-limits");
+    let again = MessageQueue::options()
+        .max_messages(0)
+        .max_message_size(0)
+        .open(&name)
+        .unwrap();
+    assert_eq!((again.max_messages(), again.max_message_size()), (10, 10));
+    let err = MessageQueue::options()
+        .create(true)
+        .max_messages(0)
+        .open(&name)
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+}
+
+/// A plain open reads no /proc file (it read the two limit defaults each
+/// time): counted with this thread's read system calls.
+#[test]
+#[cfg(target_os = "linux")]
+fn plain_open_reads_no_proc_file() {
+    fn reads() -> u64 {
+        let io = std::fs::read_to_string("/proc/thread-self/io").unwrap();
+        io.lines()
+            .find_map(|l| l.strip_prefix("syscr: "))
+            .unwrap()
+            .parse()
+            .unwrap()
+    }
+    let (name, _mq) = fixture("plain-proc");
+    drop(MessageQueue::open(&name).unwrap());
+    let before = reads();
+    for _ in 0..100 {
+        drop(MessageQueue::open(&name).unwrap());
+    }
+    let after = reads();
+    // Reading /proc/thread-self/io itself costs a few reads.
+    assert!(
+        after - before < 20,
+        "{} read calls for 100 opens",
+        after - before
+    );
+}

@@ -30,12 +30,14 @@ fn main() -> ExitCode {
             "signal-notify" => child_signal_notify(&args[0]),
             "notify-holder" => child_notify_holder(&args[0], &args[1], &args[2]),
             "dsl-counter" => child_dsl_counter(&args[0]),
+            "emfile-notify" => child_emfile_notify(&args[0], &args[1]),
+            "msgqueue-limit" => child_msgqueue_limit(&args[0]),
             other => panic!("unknown role {other}"),
         }
         return ExitCode::SUCCESS;
     }
     BEFORE.get_or_init(common::namespace);
-    let tests: [(&str, fn()); 9] = [
+    let tests: [(&str, fn()); 11] = [
         (
             "critical_counter_in_shared_memory",
             critical_counter_in_shared_memory,
@@ -56,6 +58,11 @@ fn main() -> ExitCode {
             "notification_held_by_another_process",
             notification_held_by_another_process,
         ),
+        (
+            "descriptor_exhaustion_does_not_disable_callbacks",
+            descriptor_exhaustion_does_not_disable_callbacks,
+        ),
+        ("msgqueue_limit_is_named", msgqueue_limit_is_named),
         ("namespace_left_as_found", namespace_left_as_found),
     ];
     common::run_tests(&tests)
@@ -131,10 +138,24 @@ fn child_holder(lock: &str, ready: &str) {
 static BEFORE: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
 
 /// Every test above unlinked what it created, on success and on failure.
+///
+/// Only this binary's names are compared (its pid, or the fixed name of its
+/// `#[named_semaphore]`): other builds on the machine create and remove
+/// objects of their own meanwhile. `.ci/run` checks the whole namespace at
+/// its end.
 fn namespace_left_as_found() {
+    let pid = std::process::id();
+    let ours = |names: Vec<String>| -> Vec<String> {
+        names
+            .into_iter()
+            .filter(|n| {
+                n.contains(&format!("ipc-test.{pid}.")) || n.contains("ipc-test.processes.")
+            })
+            .collect()
+    };
     assert_eq!(
-        common::namespace(),
-        BEFORE.get().cloned().unwrap_or_default()
+        ours(common::namespace()),
+        ours(BEFORE.get().cloned().unwrap_or_default())
     );
 }
 
@@ -164,6 +185,91 @@ fn child_shm_peer(name: &str) {
 fn fd_can_become_zero() {
     let name = Name::shm("fd-zero");
     wait_ok(spawn("fd-zero", &[&name]));
+}
+
+/// Running out of descriptors makes a callback registration fail with the
+/// real cause (`EMFILE`, not "unsupported"), and callbacks work again once
+/// descriptors are free. glibc creates its notification socket once per
+/// process: after one `EMFILE` every later SIGEV_THREAD registration failed
+/// with `ENOSYS` for good. A fresh process (no socket yet) whose
+/// `RLIMIT_NOFILE` is lowered, so the limit stays there. The same child
+/// checks that `map()` without a free descriptor names the real cause (the
+/// duplicate the mapping keeps), not `mmap`.
+fn descriptor_exhaustion_does_not_disable_callbacks() {
+    let shm_name = Name::shm("emfile");
+    let _shm = SharedMemory::create_new(&shm_name, 64).unwrap();
+    let name = Name::mq("emfile");
+    let _mq = MessageQueue::options()
+        .create_new(true)
+        .max_messages(2)
+        .max_message_size(8)
+        .open(&name)
+        .unwrap();
+    wait_ok(spawn("emfile-notify", &[&name, &shm_name]));
+}
+
+fn child_emfile_notify(name: &str, shm_name: &str) {
+    use std::os::fd::AsFd;
+    let mq = MessageQueue::open(name).unwrap();
+    let shm = SharedMemory::open(shm_name).unwrap();
+    let limit = libc::rlimit {
+        rlim_cur: 64,
+        rlim_max: 64,
+    };
+    // SAFETY: `limit` is a valid rlimit; lowering a limit is always allowed.
+    let ret = unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raw const limit) };
+    assert_eq!(ret, 0);
+    let mut hog = Vec::new();
+    while let Ok(fd) = mq.as_fd().try_clone_to_owned() {
+        hog.push(fd);
+    }
+    for _ in 0..2 {
+        let err = mq.notify_callback(|| {}).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::EMFILE), "{err}");
+        assert_ne!(err.kind(), ErrorKind::Unsupported, "{err}");
+        assert!(err.to_string().contains("too many open files"), "{err}");
+    }
+    let err = shm.map().unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(libc::EMFILE), "{err}");
+    assert!(!err.to_string().starts_with("mmap"), "{err}");
+    assert!(
+        err.to_string().contains("duplicate of the descriptor"),
+        "{err}"
+    );
+    drop(hog);
+    shm.map().unwrap().write_at(0, b"ok").unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    mq.notify_callback(move || tx.send(()).unwrap()).unwrap();
+    mq.send(b"x", 0).unwrap();
+    rx.recv_timeout(Duration::from_secs(30)).unwrap();
+    mq.receive().unwrap();
+}
+
+/// The kernel reports an exhausted per-user `RLIMIT_MSGQUEUE` as `EMFILE`;
+/// the error names the limit instead of "too many open files". A child
+/// with the limit lowered to 0 bytes.
+fn msgqueue_limit_is_named() {
+    let name = Name::mq("msgqueue-limit");
+    wait_ok(spawn("msgqueue-limit", &[&name]));
+}
+
+fn child_msgqueue_limit(name: &str) {
+    let limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `limit` is a valid rlimit; lowering a limit is always allowed.
+    let ret = unsafe { libc::setrlimit(libc::RLIMIT_MSGQUEUE, &raw const limit) };
+    assert_eq!(ret, 0);
+    let err = MessageQueue::options()
+        .create_new(true)
+        .max_messages(2)
+        .max_message_size(8)
+        .open(name)
+        .unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(libc::EMFILE), "{err}");
+    assert!(err.to_string().contains("RLIMIT_MSGQUEUE"), "{err}");
+    assert!(!err.to_string().contains("in this process"), "{err}");
 }
 
 fn child_fd_zero(name: &str) {

@@ -44,6 +44,10 @@ fn main() -> std::process::ExitCode {
         ),
         ("handles_work_after_fork", handles_work_after_fork),
         (
+            "parent_and_child_both_register",
+            parent_and_child_both_register,
+        ),
+        (
             "modes_are_exact_under_any_umask",
             modes_are_exact_under_any_umask,
         ),
@@ -528,6 +532,59 @@ fn handles_work_after_fork() {
     assert_eq!(&buf, b"child");
     assert_eq!(rx.recv_timeout(LONG).unwrap(), std::process::id());
     assert_eq!(mq.receive().unwrap(), (b"child".to_vec(), 1));
+}
+
+/// A queue of 2 messages of 8 bytes, for the notification tests.
+fn notify_queue(tag: &str) -> (Name, MessageQueue) {
+    let name = Name::mq(tag);
+    let mq = MessageQueue::options()
+        .create_new(true)
+        .max_messages(2)
+        .max_message_size(8)
+        .open(&name)
+        .unwrap();
+    (name, mq)
+}
+
+/// After fork(), parent and child both register callbacks, on queues of
+/// their own: each message runs the closure of the process and queue it was
+/// registered for. With glibc's SIGEV_THREAD the child shared the parent's
+/// netlink socket and both processes' helper threads read it, while the
+/// copied token counter made the child's tokens equal the parent's: a
+/// message on the child's queue could run the parent's closure (and the
+/// child's never ran).
+fn parent_and_child_both_register() {
+    let (_p1_name, p1) = notify_queue("fork-reg-p1");
+    let (_p2_name, p2) = notify_queue("fork-reg-p2");
+    let (_c_name, child_queue) = notify_queue("fork-reg-c");
+    let sem_name = Name::sem("fork-reg");
+    let parent_registered = Semaphore::create_new(&sem_name, 0).unwrap();
+    let (tx, rx) = mpsc::channel();
+    let tx1 = tx.clone();
+    p1.notify_callback(move || tx1.send("p1").unwrap()).unwrap();
+    let child = fork(|| {
+        parent_registered.acquire().unwrap();
+        // Several rounds: with the shared socket, each cookie went to either
+        // process's helper thread.
+        for _ in 0..10 {
+            let (tx, rx) = mpsc::channel();
+            child_queue
+                .notify_callback(move || tx.send(std::process::id()).unwrap())
+                .unwrap();
+            child_queue.send(b"child", 0).unwrap();
+            assert_eq!(rx.recv_timeout(LONG).unwrap(), std::process::id());
+            child_queue.receive().unwrap();
+        }
+    });
+    // The parent's next token is the one the child hands out first.
+    p2.notify_callback(move || tx.send("p2").unwrap()).unwrap();
+    parent_registered.release().unwrap();
+    wait_ok(child);
+    p2.send(b"p2", 0).unwrap();
+    assert_eq!(rx.recv_timeout(LONG).unwrap(), "p2");
+    p1.send(b"p1", 0).unwrap();
+    assert_eq!(rx.recv_timeout(LONG).unwrap(), "p1");
+    assert!(rx.try_recv().is_err(), "a closure ran twice");
 }
 
 // ------------------------------------------------------------------ leaks

@@ -449,3 +449,93 @@ fn guard_unlock_reports_errors() {
     guard.unlock().unwrap();
     assert_eq!(sem.value().unwrap(), SEMAPHORE_VALUE_MAX);
 }
+
+/// The garbage `/dev/shm/sem.<name>` contents (glibc's `struct new_sem`,
+/// little or big endian alike: a 64-bit `data` word, then `int private`).
+/// Each made glibc abort the process ("The futex facility returned an
+/// unexpected error code", SIGABRT) or misbehave once used.
+#[cfg(all(target_os = "linux", target_env = "gnu", target_pointer_width = "64"))]
+fn garbage_semaphore_files() -> Vec<(&'static str, Vec<u8>)> {
+    let file = |data: u64, private: i32| {
+        let mut bytes = vec![0u8; size_of::<libc::sem_t>()];
+        bytes[..8].copy_from_slice(&data.to_ne_bytes());
+        bytes[8..12].copy_from_slice(&private.to_ne_bytes());
+        bytes
+    };
+    vec![
+        ("all ones", vec![0xff; size_of::<libc::sem_t>()]),
+        ("bad private word, waiters", file(1 << 32, 7)),
+        ("bad private word", file(1, 0x1234)),
+        (
+            "value above SEM_VALUE_MAX",
+            file(0xffff_fff0, libc::FUTEX_PRIVATE_FLAG),
+        ),
+    ]
+}
+
+/// A semaphore file of the right size whose words glibc does not expect is
+/// `InvalidData` at open, never an abort inside glibc later. Each case runs
+/// in a child process (this test binary again, `garbage_semaphore_child`),
+/// so an abort fails this test instead of killing the harness.
+#[cfg(all(target_os = "linux", target_env = "gnu", target_pointer_width = "64"))]
+#[test]
+fn garbage_semaphore_file_is_invalid_data() {
+    for (what, bytes) in garbage_semaphore_files() {
+        let name = Name::sem("garbage");
+        let path = format!("/dev/shm/sem.{}", &name[1..]);
+        std::fs::write(&path, &bytes).unwrap();
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "garbage_semaphore_child",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env("IPC_TEST_GARBAGE_SEM", &*name)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && stdout.contains("open: InvalidData"),
+            "{what}: child {:?}, stdout: {stdout}, stderr: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // Nothing was written to the file.
+        assert_eq!(std::fs::read(&path).unwrap(), bytes, "{what}");
+    }
+}
+
+/// The child of `garbage_semaphore_file_is_invalid_data`: opens the
+/// semaphore and, if that succeeds, uses it as any caller would.
+#[cfg(all(target_os = "linux", target_env = "gnu", target_pointer_width = "64"))]
+#[test]
+fn garbage_semaphore_child() {
+    let Ok(name) = std::env::var("IPC_TEST_GARBAGE_SEM") else {
+        return; // run as a test of its own: nothing to do
+    };
+    match Semaphore::open(&name) {
+        Err(e) => println!("open: {:?} ({e})", e.kind()),
+        Ok(sem) => {
+            println!("open: Ok");
+            let _ = sem.release();
+            let _ = sem.try_acquire();
+            let _ = sem.acquire_timeout(Duration::from_millis(1));
+            let _ = sem.release();
+            let _ = sem.value();
+        }
+    }
+}
+
+/// A spin budget is kept as given: it used to be capped silently at
+/// u32::MAX nanoseconds (about 4.29 s).
+#[test]
+fn spin_budget_is_not_capped() {
+    let (_name, sem) = fixture("spin-max");
+    sem.set_spin(Duration::from_secs(10));
+    assert_eq!(sem.spin(), Duration::from_secs(10));
+    sem.set_spin(Duration::MAX);
+    assert_eq!(sem.spin(), Duration::from_nanos(u64::MAX));
+    sem.acquire().unwrap(); // available: the first poll takes it
+    sem.set_spin(Duration::ZERO);
+}

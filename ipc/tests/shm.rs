@@ -367,3 +367,54 @@ fn mutable_slice_view() {
     assert_eq!(&buf, b"hello");
     assert!(!map.as_mut_ptr().is_null());
 }
+
+/// On Linux the shared-memory object `/sem.X` is the file of the semaphore
+/// `/X`: truncating it through `SharedMemory` made the semaphore's next
+/// `acquire` die with SIGBUS. Such names are refused before any system
+/// call, by every shared-memory entry point, and the semaphore is untouched.
+#[test]
+#[cfg(target_os = "linux")]
+fn names_aliasing_a_semaphore_file_are_refused() {
+    let sem_name = Name::sem("aliased");
+    let sem = ipc::Semaphore::create_new(&sem_name, 1).unwrap();
+    let alias = format!("/sem.{}", &sem_name[1..]);
+    let attempts = [
+        SharedMemory::open(&alias).map(drop),
+        SharedMemory::create(&alias, 0).map(drop),
+        SharedMemory::options()
+            .truncate(true)
+            .open(&alias)
+            .map(drop),
+        SharedMemory::options()
+            .size(1)
+            .create_unique("/sem")
+            .map(drop),
+        ipc::unlink_shared_memory(&alias),
+    ];
+    for result in attempts {
+        let err = result.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidName, "{err}");
+        assert!(
+            err.to_string().contains("alias a semaphore's backing file"),
+            "{err}"
+        );
+    }
+    sem.acquire().unwrap();
+    sem.release().unwrap();
+    assert_eq!(sem.value().unwrap(), 1);
+}
+
+/// `read_only` with `truncate` is refused before any system call, as
+/// `read_only` with a size is: `O_RDONLY | O_TRUNC` emptied the object.
+#[test]
+fn read_only_with_truncate_is_refused() {
+    let (name, shm) = fixture("ro-trunc");
+    let err = SharedMemory::options()
+        .read_only(true)
+        .truncate(true)
+        .open(&name)
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    assert!(err.to_string().contains("truncate"), "{err}");
+    assert_eq!(shm.size().unwrap(), 3333);
+}

@@ -60,6 +60,9 @@ const OPEN: &str = "mq_open";
 /// # Ok::<(), ipc::Error>(())
 /// ```
 pub struct MessageQueue {
+    // Dropped first: the registration's closure leaves the table before the
+    // descriptor closes (which removes the kernel's registration).
+    notification: notify::Registration,
     fd: OwnedFd,
     name: Arc<str>,
     mode: u32,
@@ -67,7 +70,6 @@ pub struct MessageQueue {
     max_message_size: usize,
     read: bool,
     write: bool,
-    notification: notify::Registration,
 }
 
 /// How a send or receive waits.
@@ -629,9 +631,8 @@ impl MessageQueue {
             notification,
             ..
         } = self;
-        let result = sys::close(fd).map_err(|e| Error::os("mq_close", Some(&name), e));
         drop(notification);
-        result
+        sys::close(fd).map_err(|e| Error::os("mq_close", Some(&name), e))
     }
 
     fn check_readable(&self, op: &'static str) -> Result<()> {

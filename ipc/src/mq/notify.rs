@@ -32,6 +32,12 @@ impl MessageQueue {
     /// The kernel notifies only on the empty → non-empty transition, and
     /// not while another process is blocked in `receive` on the queue.
     ///
+    /// The kernel's rule: a process's registration is removed when that
+    /// process closes *any* descriptor of the queue — another handle, or a
+    /// descriptor duplicated through `AsFd`. For a signal registration that
+    /// rule applies as is (register again after closing other handles);
+    /// [`notify_callback`](Self::notify_callback) registers again by itself.
+    ///
     /// # Errors
     ///
     /// - [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput): `signal`
@@ -65,8 +71,13 @@ impl MessageQueue {
             ));
         }
         let mut slot = self.lock_notification();
-        self.cancel_locked(&mut slot);
-        mq::notify_signal(self.fd.as_fd(), signal).map_err(|e| self.notify_error(e))
+        let old = self.cancel_locked(&mut slot);
+        let result = mq::notify_signal(self.fd.as_fd(), signal).map_err(|e| self.notify_error(e));
+        // Closures are dropped after unlocking: a closure's Drop may call
+        // back into this queue's notification methods.
+        drop(slot);
+        drop(old);
+        result
     }
 
     /// `mq_notify(SIGEV_THREAD)` — runs `f` once, on a new thread, when a
@@ -84,13 +95,30 @@ impl MessageQueue {
     /// inherited across `fork()`: a message sent by the child still fires
     /// the parent's `f`, and the child's copy of `f` never runs (it is
     /// dropped with the child's handle). Register again in the child to be
-    /// notified there.
+    /// notified there: each process receives its notifications on a netlink
+    /// socket and thread of its own (made at its first registration), so a
+    /// child's registrations never run the parent's closures or the reverse.
+    ///
+    /// The kernel removes a process's registration whenever that process
+    /// closes *any* descriptor of the queue (another handle, or a descriptor
+    /// duplicated through `AsFd`). While `f` is pending, `ipc` keeps a
+    /// duplicate of this handle's descriptor and registers `f` again when
+    /// the kernel reports such a removal; a message that arrived meanwhile
+    /// runs `f`. So a pending callback costs one descriptor, and the process
+    /// one more for its notification socket. If another process registered
+    /// in between, `f` is dropped instead.
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Busy`](crate::ErrorKind::Busy) (`EBUSY`) when another
-    /// process is registered. Other OS errors are reported as
-    /// [`ErrorKind::Other`](crate::ErrorKind::Other). On error `f` is dropped.
+    /// - [`ErrorKind::Busy`](crate::ErrorKind::Busy) (`EBUSY`) when another
+    ///   process is registered.
+    /// - `EMFILE`/`ENFILE` (no descriptor for the duplicate or the
+    ///   notification socket) are [`ErrorKind::Other`](crate::ErrorKind::Other)
+    ///   with the step that failed ("creating the notification socket: too
+    ///   many open files in this process"); nothing is left broken, the next
+    ///   call tries again.
+    /// - Other OS errors are reported as
+    ///   [`ErrorKind::Other`](crate::ErrorKind::Other). On error `f` is dropped.
     ///
     /// # Examples
     ///
@@ -110,18 +138,22 @@ impl MessageQueue {
     #[doc(alias = "mq_notify")]
     pub fn notify_callback<F: FnOnce() + Send + 'static>(&self, f: F) -> Result<()> {
         let mut slot = self.lock_notification();
-        self.cancel_locked(&mut slot);
-        let token = callbacks::insert(Box::new(f));
-        match mq::notify_thread(self.fd.as_fd(), callbacks::trampoline, token as usize) {
-            Ok(()) => {
+        let old = self.cancel_locked(&mut slot);
+        let (result, refused) = match callbacks::register(self.fd.as_fd(), Box::new(f)) {
+            Ok(token) => {
                 *slot = Some(token);
-                Ok(())
+                (Ok(()), None)
             }
-            Err(e) => {
-                drop(callbacks::take(token));
-                Err(self.notify_error(e))
+            Err((errno, None, f)) => (Err(self.notify_error(errno)), Some(f)),
+            Err((errno, Some(step), f)) => {
+                (Err(self.error("mq_notify", errno).during(step)), Some(f))
             }
-        }
+        };
+        // After unlocking, as in `notify_signal`.
+        drop(slot);
+        drop(old);
+        drop(refused);
+        result
     }
 
     /// `mq_notify(NULL)` — cancels this process's registration, dropping a
@@ -147,10 +179,13 @@ impl MessageQueue {
     #[doc(alias = "mq_notify")]
     pub fn cancel_notification(&self) -> Result<()> {
         let mut slot = self.lock_notification();
+        // The closure leaves the table first, so that the kernel's "removed"
+        // message for this cancel finds nothing to re-register.
+        let old = slot.take().and_then(callbacks::take);
         let result = mq::notify_cancel(self.fd.as_fd()).map_err(|e| self.notify_error(e));
-        if let Some(token) = slot.take() {
-            drop(callbacks::take(token));
-        }
+        // After unlocking, as in `notify_signal`.
+        drop(slot);
+        drop(old);
         result
     }
 
@@ -163,12 +198,14 @@ impl MessageQueue {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Cancels (ignoring errors, as posix_ipc does) before a new registration.
-    fn cancel_locked(&self, slot: &mut Option<u64>) {
+    /// Cancels (ignoring errors, as posix_ipc does) before a new
+    /// registration; returns the closure that will not run, for the caller
+    /// to drop once it has released the lock.
+    #[must_use]
+    fn cancel_locked(&self, slot: &mut Option<u64>) -> Option<callbacks::Callback> {
+        let old = slot.take().and_then(callbacks::take);
         let _ = mq::notify_cancel(self.fd.as_fd());
-        if let Some(token) = slot.take() {
-            drop(callbacks::take(token));
-        }
+        old
     }
 
     fn notify_error(&self, errno: Errno) -> Error {
@@ -181,46 +218,176 @@ impl MessageQueue {
     }
 }
 
-/// The closures waiting for a SIGEV_THREAD notification, by token.
+/// The closures waiting for a SIGEV_THREAD notification, by token, and
+/// their delivery.
 ///
 /// The kernel is given a token, never a pointer: a notification that fires
 /// after its registration was cancelled, or its queue closed, looks up a
 /// token that is no longer here and does nothing. Whoever removes an entry
 /// (the notification, a cancel, a close) owns the closure, so it runs or is
 /// dropped exactly once.
+///
+/// Delivery does not go through the C library's SIGEV_THREAD (glibc keeps
+/// one netlink socket per process, created once: a forked child inherits it
+/// and reads the parent's notifications on its own helper thread, and after
+/// one `EMFILE` every later registration fails with `ENOSYS`). Each process
+/// has its own netlink socket and helper thread here, made on its first
+/// registration and again in a forked child (which has neither thread nor,
+/// as far as it knows, socket of its own); a failure to make them is
+/// reported with its real cause and tried again next time.
+///
+/// Every entry keeps a duplicate of the registering handle's descriptor.
+/// The kernel removes a process's registration whenever that process closes
+/// *any* descriptor of the queue; it then sends a "removed" message, and an
+/// entry still here (neither run nor cancelled) is registered again through
+/// its descriptor, so closing another handle does not silently cancel it.
 mod callbacks {
-    use super::{AtomicU64, BTreeMap, Mutex, Ordering, PoisonError};
+    use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
-    type Callback = Box<dyn FnOnce() + Send>;
+    use super::{AtomicU64, BTreeMap, Errno, Mutex, Ordering, PoisonError, mq};
+    use crate::sys::mq::NotifyEvent;
+
+    pub(super) type Callback = Box<dyn FnOnce() + Send>;
+
+    struct Entry {
+        f: Callback,
+        /// A duplicate of the registering handle's descriptor.
+        queue: OwnedFd,
+    }
 
     static NEXT: AtomicU64 = AtomicU64::new(1);
-    static PENDING: Mutex<BTreeMap<u64, Callback>> = Mutex::new(BTreeMap::new());
+    static PENDING: Mutex<BTreeMap<u64, Entry>> = Mutex::new(BTreeMap::new());
+    /// This process's netlink socket, with the pid that made it: after a
+    /// fork the pid differs, and the socket is the parent's.
+    static SOCKET: Mutex<Option<(u32, &'static OwnedFd)>> = Mutex::new(None);
 
-    pub(super) fn insert(f: Callback) -> u64 {
-        let token = NEXT.fetch_add(1, Ordering::Relaxed);
-        lock().insert(token, f);
-        token
-    }
-
-    pub(super) fn take(token: u64) -> Option<Callback> {
-        lock().remove(&token)
-    }
-
-    fn lock() -> std::sync::MutexGuard<'static, BTreeMap<u64, Callback>> {
+    fn lock() -> std::sync::MutexGuard<'static, BTreeMap<u64, Entry>> {
         // Entries are independent boxes; a panic elsewhere cannot leave the
         // map half-updated.
         PENDING.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Called by the C library on its notification thread.
-    pub(super) extern "C" fn trampoline(value: libc::sigval) {
-        let token = value.sival_ptr as usize as u64;
-        // The lock is released before `f` runs, so `f` may re-arm.
-        let f = take(token);
-        if let Some(f) = f {
-            // Unwinding out of an `extern "C"` fn aborts the process.
-            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    /// The socket of this process, made (with its helper thread) if needed.
+    fn socket() -> Result<BorrowedFd<'static>, (Errno, Option<&'static str>)> {
+        let mut slot = SOCKET.lock().unwrap_or_else(PoisonError::into_inner);
+        let pid = std::process::id();
+        if let Some((owner, sock)) = *slot {
+            if owner == pid {
+                return Ok(sock.as_fd());
+            }
         }
+        // In a forked child the parent's socket stays open (nothing here
+        // reads it) but is no longer used: the parent reads it.
+        let sock =
+            mq::netlink_socket().map_err(|e| (e, Some("creating the notification socket")))?;
+        // Lives as long as the process: the helper thread reads it forever.
+        let sock: &'static OwnedFd = Box::leak(Box::new(sock));
+        std::thread::Builder::new()
+            .name("ipc-mq-notify".into())
+            .spawn(move || deliver(sock.as_fd()))
+            .map_err(|e| {
+                let errno = e.raw_os_error().unwrap_or(libc::EAGAIN);
+                (errno, Some("starting the notification thread"))
+            })?;
+        *slot = Some((pid, sock));
+        Ok(sock.as_fd())
+    }
+
+    /// Registers `f` for the next message on `queue`; on error gives `f`
+    /// back with what failed.
+    pub(super) fn register(
+        queue: BorrowedFd<'_>,
+        f: Callback,
+    ) -> Result<u64, (Errno, Option<&'static str>, Callback)> {
+        let sock = match socket() {
+            Ok(sock) => sock,
+            Err((errno, what)) => return Err((errno, what, f)),
+        };
+        let dup = match queue.try_clone_to_owned() {
+            Ok(dup) => dup,
+            Err(e) => {
+                let errno = e.raw_os_error().unwrap_or(libc::EIO);
+                return Err((errno, Some("duplicating the queue's descriptor"), f));
+            }
+        };
+        let token = NEXT.fetch_add(1, Ordering::Relaxed);
+        let mut pending = lock();
+        pending.insert(token, Entry { f, queue: dup });
+        match mq::notify_netlink(queue, sock, token) {
+            Ok(()) => Ok(token),
+            Err(errno) => {
+                let entry = pending.remove(&token).map(|e| e.f);
+                drop(pending);
+                Err((errno, None, entry.unwrap_or_else(|| Box::new(|| {}))))
+            }
+        }
+    }
+
+    /// Removes `token`'s entry: its closure will not run. Its descriptor is
+    /// closed here, before the caller registers anything new.
+    pub(super) fn take(token: u64) -> Option<Callback> {
+        let entry = lock().remove(&token)?;
+        drop(entry.queue);
+        Some(entry.f)
+    }
+
+    /// The helper thread: reads cookies from `sock` forever.
+    fn deliver(sock: BorrowedFd<'static>) {
+        loop {
+            match mq::recv_notification(sock) {
+                Ok((token, NotifyEvent::WokenUp)) => fire(token),
+                Ok((token, NotifyEvent::Removed)) => rearm(token, sock),
+                // EINTR, or a message that is not a cookie: keep reading.
+                Err(_) => {}
+            }
+        }
+    }
+
+    /// Runs `token`'s closure, if it is still here, on a new thread (on
+    /// this one if no thread can be started).
+    pub(super) fn fire(token: u64) {
+        let Some(f) = take(token) else { return };
+        // The closure waits in a cell the new thread takes it from, so that
+        // it is still here to run if no thread can be started.
+        let cell = std::sync::Arc::new(Mutex::new(Some(f)));
+        let run = |cell: &Mutex<Option<Callback>>| {
+            let f = cell.lock().unwrap_or_else(PoisonError::into_inner).take();
+            if let Some(f) = f {
+                // A panic has no caller to go to: it is caught and discarded.
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+            }
+        };
+        let theirs = std::sync::Arc::clone(&cell);
+        let spawned = std::thread::Builder::new()
+            .name("ipc-mq-callback".into())
+            .spawn(move || run(&theirs));
+        if spawned.is_err() {
+            run(&cell);
+        }
+    }
+
+    /// The kernel removed `token`'s registration. If it was not cancelled
+    /// (its entry is still here), a descriptor of the queue was closed in
+    /// this process: register again. If that fails (another process has
+    /// registered meanwhile), the closure is dropped, never left pending.
+    fn rearm(token: u64, sock: BorrowedFd<'_>) {
+        let mut pending = lock();
+        let Some(entry) = pending.get(&token) else {
+            return;
+        };
+        if mq::notify_netlink(entry.queue.as_fd(), sock, token).is_ok() {
+            // A message that arrived while unregistered made the queue
+            // non-empty without a notification: deliver it now.
+            let missed = mq::attr(entry.queue.as_fd()).is_ok_and(|a| a.current_messages > 0);
+            if missed && mq::notify_cancel(entry.queue.as_fd()).is_ok() {
+                drop(pending);
+                fire(token);
+            }
+            return;
+        }
+        let lost = pending.remove(&token);
+        drop(pending);
+        drop(lost);
     }
 }
 
@@ -228,27 +395,38 @@ mod callbacks {
 mod tests {
     use super::*;
 
+    fn queue(tag: &str) -> MessageQueue {
+        MessageQueue::options()
+            .max_messages(2)
+            .max_message_size(8)
+            .create_unique(&format!("/ipc-test.{}.{tag}", std::process::id()))
+            .unwrap()
+    }
+
     #[test]
     fn a_token_runs_or_drops_once() {
+        let mq = queue("token-once");
         let (tx, rx) = std::sync::mpsc::channel();
-        let token = callbacks::insert(Box::new(move || tx.send(1).unwrap()));
-        let value = libc::sigval {
-            sival_ptr: std::ptr::without_provenance_mut(token as usize),
-        };
-        callbacks::trampoline(value);
-        callbacks::trampoline(value); // a second firing finds nothing
-        assert_eq!(rx.try_iter().count(), 1);
+        let token = callbacks::register(mq.fd.as_fd(), Box::new(move || tx.send(1).unwrap()))
+            .map_err(|(e, ..)| e)
+            .unwrap();
+        callbacks::fire(token);
+        callbacks::fire(token); // a second firing finds nothing
+        assert_eq!(rx.recv().unwrap(), 1);
+        assert!(rx.recv().is_err(), "the closure ran twice");
         assert!(callbacks::take(token).is_none());
+        mq.unlink().unwrap();
     }
 
     #[test]
     fn a_panicking_callback_is_contained() {
-        // Unwinding out of the `extern "C"` trampoline would abort this
-        // whole test process; it returns instead, and the token is spent.
-        let token = callbacks::insert(Box::new(|| panic!("in a notification")));
-        callbacks::trampoline(libc::sigval {
-            sival_ptr: std::ptr::without_provenance_mut(token as usize),
-        });
+        // The panic stays on the callback's thread; the token is spent.
+        let mq = queue("token-panic");
+        let token = callbacks::register(mq.fd.as_fd(), Box::new(|| panic!("in a notification")))
+            .map_err(|(e, ..)| e)
+            .unwrap();
+        callbacks::fire(token);
         assert!(callbacks::take(token).is_none());
+        mq.unlink().unwrap();
     }
 }

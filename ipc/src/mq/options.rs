@@ -124,8 +124,9 @@ impl MessageQueueOptions {
     /// - [`ErrorKind::InvalidName`]: `name` breaks a rule of [`crate::name`];
     ///   no system call was made.
     /// - [`ErrorKind::InvalidInput`]: the mode is above `0o777`, neither read
-    ///   nor write access was asked, or a limit is 0 (checked before any
-    ///   system call); or the kernel refused the limits (`EINVAL`, the
+    ///   nor write access was asked, or a limit given to a create is 0
+    ///   (checked before any system call; a plain open ignores the limits);
+    ///   or the kernel refused the limits (`EINVAL`, the
     ///   message names `/proc/sys/fs/mqueue/msg_max` and `msgsize_max`).
     /// - [`ErrorKind::NotFound`] (`ENOENT`): no such queue, and creation was
     ///   not asked.
@@ -134,8 +135,9 @@ impl MessageQueueOptions {
     /// - [`ErrorKind::PermissionDenied`] (`EACCES`): its permissions refuse
     ///   this process.
     /// - Other OS errors are reported as [`ErrorKind::Other`]: `EMFILE` also
-    ///   when the user's `RLIMIT_MSGQUEUE` bytes are used up, `ENOSPC` when
-    ///   `/proc/sys/fs/mqueue/queues_max` queues exist.
+    ///   when the user's `RLIMIT_MSGQUEUE` bytes are used up (the message
+    ///   then names `RLIMIT_MSGQUEUE`, not "too many open files"), `ENOSPC`
+    ///   when `/proc/sys/fs/mqueue/queues_max` queues exist.
     ///
     /// # Examples
     ///
@@ -195,52 +197,58 @@ impl MessageQueueOptions {
                 ));
             }
         };
-        let max_messages = self
-            .max_messages
-            .unwrap_or_else(crate::consts::queue_messages_max_default);
-        let max_size = self
-            .max_message_size
-            .unwrap_or_else(crate::consts::queue_message_size_max_default);
-        let limit = |what: &str, n: usize| {
-            if n == 0 {
-                return Err(invalid(format!("{what} must be at least 1")));
-            }
-            c_long::try_from(n)
-                .map_err(|_| invalid(format!("{what} {n} exceeds the C long maximum")))
-        };
-        let sizes = (
-            limit("max_messages", max_messages)?,
-            limit("max_message_size", max_size)?,
-        );
-        let flags = access | libc::O_CLOEXEC | if self.blocking { 0 } else { libc::O_NONBLOCK };
         let creating = self.create || self.create_new;
+        // The limits matter only to a create: a plain open ignores them (and
+        // reads no /proc default for them).
+        let sizes = if creating {
+            let max_messages = self
+                .max_messages
+                .unwrap_or_else(crate::consts::queue_messages_max_default);
+            let max_size = self
+                .max_message_size
+                .unwrap_or_else(crate::consts::queue_message_size_max_default);
+            let limit = |what: &str, n: usize| {
+                if n == 0 {
+                    return Err(invalid(format!("{what} must be at least 1")));
+                }
+                c_long::try_from(n)
+                    .map_err(|_| invalid(format!("{what} {n} exceeds the C long maximum")))
+            };
+            Some((
+                limit("max_messages", max_messages)?,
+                limit("max_message_size", max_size)?,
+            ))
+        } else {
+            None
+        };
+        let flags = access | libc::O_CLOEXEC | if self.blocking { 0 } else { libc::O_NONBLOCK };
         let (fd, created) = sys::with_cstr(&name, |c| {
             open_or_create(
                 self.create,
                 self.create_new,
-                || {
-                    mq::open(
-                        c,
-                        flags | libc::O_CREAT | libc::O_EXCL,
-                        self.mode,
-                        Some(sizes),
-                    )
-                },
+                || mq::open(c, flags | libc::O_CREAT | libc::O_EXCL, self.mode, sizes),
                 || mq::open(c, flags, 0, None),
             )
         })
         .map_err(|e| {
             let err = Error::os(OPEN, Some(&name), e);
-            if e == libc::EINVAL && creating {
-                err.with_detail(format!(
+            match sizes {
+                Some((max_messages, max_size)) if e == libc::EINVAL => err.with_detail(format!(
                     "the system refused max_messages {max_messages} or max_message_size \
                      {max_size}: the limits are /proc/sys/fs/mqueue/msg_max ({}) and \
                      msgsize_max ({})",
                     proc_limit("msg_max"),
                     proc_limit("msgsize_max"),
-                ))
-            } else {
-                err
+                )),
+                // The kernel reports both a full descriptor table and the
+                // per-user RLIMIT_MSGQUEUE as EMFILE: if a descriptor can
+                // still be opened, it was the latter.
+                Some(_) if e == libc::EMFILE && std::fs::File::open("/dev/null").is_ok() => err
+                    .with_detail(
+                        "the per-user RLIMIT_MSGQUEUE limit on queue memory is reached \
+                         (the kernel reports it as EMFILE, too many open files)",
+                    ),
+                _ => err,
             }
         })?;
         if created {

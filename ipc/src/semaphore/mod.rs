@@ -1,5 +1,7 @@
 //! POSIX named semaphores: [`Semaphore`], [`SemaphoreOptions`], [`SemaphoreGuard`].
 
+#[cfg(target_os = "linux")]
+mod file;
 mod options;
 mod spin;
 
@@ -16,7 +18,10 @@ use crate::consts::SEMAPHORE_VALUE_MAX;
 use crate::deadline::{self, Deadline};
 use crate::name::Kind;
 use crate::sys::{self, Errno, sem::Sem};
-use crate::{Error, ErrorKind, Result};
+use crate::{Error, Result};
+// The docs link to the kinds; the code that returns them is in `file.rs`.
+#[cfg(doc)]
+use crate::ErrorKind;
 
 /// A POSIX named semaphore (`sem_open`): a counter shared by every process
 /// that opens the same name.
@@ -263,7 +268,10 @@ impl Semaphore {
     /// # Errors
     ///
     /// [`ErrorKind::Busy`] (`ETIMEDOUT`, or `EAGAIN` for a zero timeout) when
-    /// the time is up. Other OS errors are reported as [`ErrorKind::Other`].
+    /// the time is up. [`ErrorKind::Unsupported`] (`ENOSYS`) for a non-zero
+    /// timeout on macOS, which has no timed wait
+    /// ([`crate::consts::SEMAPHORE_TIMEOUT_SUPPORTED`]). Other OS errors are
+    /// reported as [`ErrorKind::Other`].
     ///
     /// # Examples
     ///
@@ -457,6 +465,10 @@ impl Semaphore {
     /// thread keeps its CPU busy. Budgets of 20–100 µs suit a hand-off whose
     /// other side answers within that time.
     ///
+    /// Any budget is kept as given, up to `u64::MAX` nanoseconds (about 584
+    /// years, where [`Duration::MAX`] saturates); [`spin`](Self::spin)
+    /// returns it.
+    ///
     /// # Examples
     ///
     /// ```
@@ -550,49 +562,6 @@ impl Semaphore {
     fn error(&self, op: &'static str, errno: Errno) -> Error {
         Error::os(op, Some(&self.name), errno)
     }
-
-    /// Sets the permission bits of a semaphore this handle created to exactly
-    /// `self.mode`, undoing the umask.
-    fn fix_mode(&self) {
-        #[cfg(target_os = "linux")]
-        if let Some(path) = sem_file(&self.name) {
-            use std::os::unix::fs::PermissionsExt;
-            // Best effort: the file is where glibc keeps semaphores; if
-            // /dev/shm is elsewhere, the umask-masked mode stays.
-            let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(self.mode));
-        }
-    }
-
-    /// Refuses an "existing semaphore" whose backing file is too short to be
-    /// one: glibc maps it anyway, and the first access would kill the process
-    /// with SIGBUS (posix_ipc issue #51).
-    fn check_file(&self) -> Result<()> {
-        #[cfg(target_os = "linux")]
-        if let Some(path) = sem_file(&self.name) {
-            if let Ok(meta) = std::fs::metadata(&path) {
-                let need = std::mem::size_of::<libc::sem_t>() as u64;
-                if meta.len() < need {
-                    return Err(Error::new(
-                        ErrorKind::InvalidInput,
-                        OPEN,
-                        Some(&self.name),
-                        format!(
-                            "not a semaphore: {path} is {} bytes, a semaphore takes {need}",
-                            meta.len()
-                        ),
-                    ));
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Where glibc keeps the semaphore `name`.
-#[cfg(target_os = "linux")]
-fn sem_file(name: &str) -> Option<String> {
-    name.strip_prefix('/')
-        .map(|rest| format!("/dev/shm/sem.{rest}"))
 }
 
 /// `sem_unlink(name)` — removes the named semaphore.
@@ -703,6 +672,7 @@ impl fmt::Debug for SemaphoreGuard<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ErrorKind;
 
     #[test]
     fn bad_arguments_fail_before_any_system_call() {

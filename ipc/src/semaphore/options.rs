@@ -103,6 +103,10 @@ impl SemaphoreOptions {
     ///   or the object under that name is not a semaphore (for instance a
     ///   zero-length `/dev/shm/sem.<name>` file, which would crash a process
     ///   that used it).
+    /// - [`ErrorKind::InvalidData`]: on Linux with glibc, an existing
+    ///   `/dev/shm/sem.<name>` of the right size holds words glibc never
+    ///   writes (a private-futex flag, a value above `SEM_VALUE_MAX`), with
+    ///   which glibc would abort the process at the first wait or post.
     /// - [`ErrorKind::NotFound`] (`ENOENT`): no such semaphore, and creation
     ///   was not asked.
     /// - [`ErrorKind::AlreadyExists`] (`EEXIST`): it exists and
@@ -187,11 +191,15 @@ impl SemaphoreOptions {
             mode: self.mode,
             spin: Spin::new(self.spin),
         };
+        // Elsewhere semaphores have no file this process can see.
+        #[cfg(target_os = "linux")]
         if created {
             sem.fix_mode();
         } else {
             sem.check_file()?;
         }
+        #[cfg(not(target_os = "linux"))]
+        let _ = created;
         Ok(sem)
     }
 }

@@ -1,6 +1,6 @@
 //! Spin-then-block for [`Semaphore::acquire`](super::Semaphore::acquire).
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::sys::{self, sem::Sem};
@@ -8,8 +8,9 @@ use crate::sys::{self, sem::Sem};
 /// Spin-then-block: poll `sem_trywait` for a bounded time before sleeping,
 /// yielding every half microsecond, backing off after repeated misses.
 pub(super) struct Spin {
-    /// The budget in nanoseconds (saturated at about 4 s); 0 = off.
-    budget_ns: AtomicU32,
+    /// The budget in nanoseconds (saturated at `u64::MAX`, about 584
+    /// years); 0 = off.
+    budget_ns: AtomicU64,
     /// Polls in a row that ran out of budget.
     misses: AtomicU32,
     /// Acquires seen while backing off: every 256th polls anyway.
@@ -26,7 +27,7 @@ const SPIN_YIELD: Duration = Duration::from_nanos(500);
 impl Spin {
     pub(super) fn new(budget: Duration) -> Spin {
         let spin = Spin {
-            budget_ns: AtomicU32::new(0),
+            budget_ns: AtomicU64::new(0),
             misses: AtomicU32::new(0),
             skipped: AtomicU32::new(0),
         };
@@ -35,13 +36,13 @@ impl Spin {
     }
 
     pub(super) fn set(&self, budget: Duration) {
-        let ns = u32::try_from(budget.as_nanos()).unwrap_or(u32::MAX);
+        let ns = u64::try_from(budget.as_nanos()).unwrap_or(u64::MAX);
         self.budget_ns.store(ns, Ordering::Relaxed);
         self.misses.store(0, Ordering::Relaxed);
     }
 
     pub(super) fn budget(&self) -> Duration {
-        Duration::from_nanos(u64::from(self.budget_ns.load(Ordering::Relaxed)))
+        Duration::from_nanos(self.budget_ns.load(Ordering::Relaxed))
     }
 
     #[inline]

@@ -7,7 +7,8 @@
 
 use std::ffi::{CStr, c_int};
 
-#[cfg(any(target_os = "linux", target_os = "android"))]
+// Android's C library has no POSIX message queues.
+#[cfg(target_os = "linux")]
 pub(crate) mod mq;
 pub(crate) mod mutex;
 pub(crate) mod object;

@@ -158,78 +158,123 @@ pub(crate) fn receive_vec(
     Ok(priority)
 }
 
-/// The `struct sigevent` of glibc and musl with the SIGEV_THREAD members,
-/// which the libc crate leaves out of its union.
-#[repr(C)]
-struct SigeventThread {
-    value: libc::sigval,
-    signo: c_int,
-    notify: c_int,
-    function: Option<extern "C" fn(libc::sigval)>,
-    attributes: *mut libc::pthread_attr_t,
-    pad: [c_int; PAD],
+/// `NOTIFY_COOKIE_LEN` of `<linux/mqueue.h>`: the bytes the kernel sends on
+/// the netlink socket of a SIGEV_THREAD registration.
+const COOKIE_LEN: usize = 32;
+
+/// The last byte of a cookie the kernel sends: a message arrived
+/// (`NOTIFY_WOKENUP`) or the registration was removed (`NOTIFY_REMOVED`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NotifyEvent {
+    /// A message arrived in the empty queue; the registration is spent.
+    WokenUp,
+    /// The registration was removed: cancelled, or a descriptor of the queue
+    /// was closed in the registering process.
+    Removed,
 }
 
-/// The rest of glibc's 64-byte struct, after the members above.
-const PAD: usize = (64 - 16 - 2 * size_of::<usize>()) / size_of::<c_int>();
+/// The `mq_notify` system call itself. The C libraries implement
+/// SIGEV_THREAD on top of it with one netlink socket per process, created
+/// once (glibc: inherited by a forked child and read there by a second
+/// helper thread; never retried after `EMFILE`), and musl's libc crate
+/// binding has no `mq_notify`; `ipc` talks to the kernel directly.
+fn raw_notify(fd: BorrowedFd<'_>, ev: Option<&libc::sigevent>) -> Result<(), Errno> {
+    let ev: *const libc::sigevent = ev.map_or(std::ptr::null(), std::ptr::from_ref);
+    // SAFETY: `fd` is live for the borrow; `ev` is null (cancel) or points to
+    // a sigevent alive until the call returns, which the kernel copies
+    // (`struct sigevent` of the kernel and of the libc crate are the same
+    // 64 bytes on Linux). A SIGEV_THREAD sigevent's `sival_ptr` points to
+    // COOKIE_LEN readable bytes (see `notify_netlink`), which the kernel
+    // also copies during the call.
+    let ret = unsafe { libc::syscall(libc::SYS_mq_notify, fd.as_raw_fd() as c_long, ev) };
+    if ret == -1 {
+        Err(super::errno())
+    } else {
+        Ok(())
+    }
+}
 
-// The layout checks that make the cast in `notify_thread` sound: same size,
-// and the members libc does declare sit where ours do.
-const _: () = {
-    use std::mem::offset_of;
-    assert!(size_of::<SigeventThread>() == size_of::<libc::sigevent>());
-    assert!(align_of::<SigeventThread>() <= align_of::<libc::sigevent>());
-    assert!(offset_of!(SigeventThread, value) == offset_of!(libc::sigevent, sigev_value));
-    assert!(offset_of!(SigeventThread, signo) == offset_of!(libc::sigevent, sigev_signo));
-    assert!(offset_of!(SigeventThread, notify) == offset_of!(libc::sigevent, sigev_notify));
-    // glibc's union `_sigev_un` starts right after sigev_notify, aligned
-    // for pointers; SIGEV_THREAD's function pointer is its first member.
-    assert!(
-        offset_of!(SigeventThread, function) == offset_of!(libc::sigevent, sigev_notify_thread_id)
-    );
-};
+fn zeroed_sigevent() -> libc::sigevent {
+    // SAFETY: sigevent is a plain C struct of integers, a union of integers
+    // and pointers, and padding: all-zero bytes are a valid value.
+    unsafe { std::mem::zeroed() }
+}
 
 /// `mq_notify(fd, NULL)`: cancels this process's registration, if any.
 pub(crate) fn notify_cancel(fd: BorrowedFd<'_>) -> Result<(), Errno> {
-    // SAFETY: `fd` is live for the borrow; a null sigevent is allowed.
-    cvt(unsafe { libc::mq_notify(fd.as_raw_fd(), std::ptr::null()) }).map(drop)
+    raw_notify(fd, None)
 }
 
 /// `mq_notify(fd, SIGEV_SIGNAL signo)`.
 pub(crate) fn notify_signal(fd: BorrowedFd<'_>, signo: c_int) -> Result<(), Errno> {
-    // SAFETY: the all-zero sigevent is valid (plain integers and a null pointer).
-    let mut ev: libc::sigevent = unsafe { std::mem::zeroed() };
+    let mut ev = zeroed_sigevent();
     ev.sigev_notify = libc::SIGEV_SIGNAL;
     ev.sigev_signo = signo;
-    // SAFETY: `fd` is live for the borrow; `ev` is a valid sigevent that
-    // the kernel copies during the call.
-    cvt(unsafe { libc::mq_notify(fd.as_raw_fd(), &raw const ev) }).map(drop)
+    raw_notify(fd, Some(&ev))
 }
 
-/// `mq_notify(fd, SIGEV_THREAD)`: on the next empty → non-empty transition,
-/// the C library calls `function(sigval { sival_ptr: token })` on a new thread.
-///
-/// `token` is an opaque number, never dereferenced: the callback looks it up.
-pub(crate) fn notify_thread(
+/// `mq_notify(fd, SIGEV_THREAD)` as the kernel sees it: on the next empty →
+/// non-empty transition (or when the registration is removed), the kernel
+/// sends a cookie carrying `token` on the netlink socket `sock`; read it with
+/// [`recv_notification`].
+pub(crate) fn notify_netlink(
     fd: BorrowedFd<'_>,
-    function: extern "C" fn(libc::sigval),
-    token: usize,
+    sock: BorrowedFd<'_>,
+    token: u64,
 ) -> Result<(), Errno> {
-    let ev = SigeventThread {
-        value: libc::sigval {
-            sival_ptr: std::ptr::without_provenance_mut(token),
-        },
-        signo: 0,
-        notify: libc::SIGEV_THREAD,
-        function: Some(function),
-        attributes: std::ptr::null_mut(),
-        pad: [0; PAD],
+    let mut cookie = [0u8; COOKIE_LEN];
+    cookie[..8].copy_from_slice(&token.to_ne_bytes());
+    let mut ev = zeroed_sigevent();
+    ev.sigev_notify = libc::SIGEV_THREAD;
+    ev.sigev_signo = sock.as_raw_fd();
+    ev.sigev_value = libc::sigval {
+        sival_ptr: cookie.as_mut_ptr().cast(),
     };
-    // SAFETY: `fd` is live for the borrow; `ev` has the layout of the C
-    // library's struct sigevent (size asserted above; the SIGEV_THREAD members
-    // follow sigev_notify at pointer alignment in glibc's and musl's
-    // headers), and is only read during the call. The function pointer is a
-    // plain `extern "C" fn` valid for the life of the program; a null
-    // attributes pointer asks for default thread attributes.
-    cvt(unsafe { libc::mq_notify(fd.as_raw_fd(), (&raw const ev).cast()) }).map(drop)
+    raw_notify(fd, Some(&ev))
+}
+
+/// `socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE)`: where the
+/// kernel sends SIGEV_THREAD cookies (the kind of socket glibc uses).
+pub(crate) fn netlink_socket() -> Result<OwnedFd, Errno> {
+    // SAFETY: socket has no memory preconditions.
+    let fd = cvt(unsafe {
+        libc::socket(
+            libc::AF_NETLINK,
+            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+            libc::NETLINK_ROUTE,
+        )
+    })?;
+    // SAFETY: socket returned a new descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Blocks until the kernel sends a cookie on `sock`; returns its token and
+/// what happened. A message of another size is `EIO`.
+pub(crate) fn recv_notification(sock: BorrowedFd<'_>) -> Result<(u64, NotifyEvent), Errno> {
+    let mut cookie = [0u8; COOKIE_LEN];
+    // SAFETY: `sock` is live for the borrow; `cookie` is writable for
+    // COOKIE_LEN bytes.
+    let n = unsafe {
+        libc::recv(
+            sock.as_raw_fd(),
+            cookie.as_mut_ptr().cast(),
+            COOKIE_LEN,
+            libc::MSG_NOSIGNAL | libc::MSG_WAITALL,
+        )
+    };
+    if n < 0 {
+        return Err(super::errno());
+    }
+    if n as usize != COOKIE_LEN {
+        return Err(libc::EIO);
+    }
+    let mut token = [0u8; 8];
+    token.copy_from_slice(&cookie[..8]);
+    // <linux/mqueue.h>: NOTIFY_WOKENUP 1, NOTIFY_REMOVED 2.
+    let event = match cookie[COOKIE_LEN - 1] {
+        1 => NotifyEvent::WokenUp,
+        2 => NotifyEvent::Removed,
+        _ => return Err(libc::EIO),
+    };
+    Ok((u64::from_ne_bytes(token), event))
 }

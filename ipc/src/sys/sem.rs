@@ -38,6 +38,13 @@ impl Sem {
         NonNull::new(ptr).map(|ptr| Sem { ptr }).ok_or(libc::EINVAL)
     }
 
+    /// The address of the semaphore in this process (where glibc mapped its
+    /// file); an identity, never dereferenced by the caller.
+    #[cfg(target_os = "linux")]
+    pub(crate) fn addr(&self) -> usize {
+        self.ptr.as_ptr() as usize
+    }
+
     /// `sem_wait`: blocks until the value is positive, then decrements it.
     #[inline]
     pub(crate) fn wait(&self) -> Result<(), Errno> {
@@ -54,15 +61,18 @@ impl Sem {
         cvt(unsafe { libc::sem_trywait(self.ptr.as_ptr()) }).map(drop)
     }
 
-    /// `sem_clockwait(CLOCK_MONOTONIC, deadline)`, or `sem_timedwait` with a
-    /// CLOCK_REALTIME deadline where `sem_clockwait` is missing.
+    /// `sem_clockwait(CLOCK_MONOTONIC, deadline)` on 64-bit Linux glibc,
+    /// `sem_timedwait` with a CLOCK_REALTIME deadline on other platforms
+    /// that have it, `ENOSYS` on Apple's (no timed wait at all).
     ///
-    /// Returns which clock `deadline` must be on through [`Sem::WAIT_CLOCK`].
+    /// Which clock `deadline` must be on: [`Sem::WAIT_CLOCK`].
     pub(crate) fn wait_until(&self, deadline: &libc::timespec) -> Result<(), Errno> {
-        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        #[cfg(all(target_os = "linux", target_env = "gnu", target_pointer_width = "64"))]
         {
             // glibc has had sem_clockwait since 2.30; the libc crate does not
-            // declare it.
+            // declare it. (On 32-bit glibc a 64-bit time_t build needs
+            // `__sem_clockwait64` instead, which this declaration cannot
+            // follow, so those targets use sem_timedwait, which libc maps.)
             unsafe extern "C" {
                 fn sem_clockwait(
                     sem: *mut libc::sem_t,
@@ -72,11 +82,20 @@ impl Sem {
             }
             // SAFETY: `self.ptr` is open (as in `wait`); `deadline` is a valid
             // timespec borrowed for the call. The declaration above matches
-            // glibc's prototype in <semaphore.h>.
+            // glibc's prototype in <semaphore.h> on 64-bit targets, where
+            // time_t has one size.
             cvt(unsafe { sem_clockwait(self.ptr.as_ptr(), libc::CLOCK_MONOTONIC, deadline) })
                 .map(drop)
         }
-        #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+        #[cfg(target_vendor = "apple")]
+        {
+            let _ = (self, deadline);
+            Err(libc::ENOSYS)
+        }
+        #[cfg(not(any(
+            all(target_os = "linux", target_env = "gnu", target_pointer_width = "64"),
+            target_vendor = "apple"
+        )))]
         {
             // SAFETY: as above, with the standard sem_timedwait.
             cvt(unsafe { libc::sem_timedwait(self.ptr.as_ptr(), deadline) }).map(drop)
@@ -84,12 +103,15 @@ impl Sem {
     }
 
     /// The clock [`Sem::wait_until`] measures its deadline on.
-    pub(crate) const WAIT_CLOCK: super::Clock =
-        if cfg!(all(target_os = "linux", target_env = "gnu")) {
-            super::Clock::Monotonic
-        } else {
-            super::Clock::Realtime
-        };
+    pub(crate) const WAIT_CLOCK: super::Clock = if cfg!(all(
+        target_os = "linux",
+        target_env = "gnu",
+        target_pointer_width = "64"
+    )) {
+        super::Clock::Monotonic
+    } else {
+        super::Clock::Realtime
+    };
 
     /// `sem_post`.
     #[inline]
@@ -101,10 +123,19 @@ impl Sem {
     /// `sem_getvalue`.
     #[inline]
     pub(crate) fn value(&self) -> Result<c_int, Errno> {
-        let mut value: c_int = 0;
-        // SAFETY: as in `wait`; `value` is a valid, writable c_int.
-        cvt(unsafe { libc::sem_getvalue(self.ptr.as_ptr(), &raw mut value) })?;
-        Ok(value)
+        #[cfg(target_vendor = "apple")]
+        {
+            // Apple has no sem_getvalue.
+            let _ = self;
+            Err(libc::ENOSYS)
+        }
+        #[cfg(not(target_vendor = "apple"))]
+        {
+            let mut value: c_int = 0;
+            // SAFETY: as in `wait`; `value` is a valid, writable c_int.
+            cvt(unsafe { libc::sem_getvalue(self.ptr.as_ptr(), &raw mut value) })?;
+            Ok(value)
+        }
     }
 
     /// `sem_close`, reporting its error.

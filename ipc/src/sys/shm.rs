@@ -2,26 +2,52 @@
 
 use std::ffi::{CStr, c_int};
 use std::fmt;
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 use std::ptr::NonNull;
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering::Relaxed};
 
 use super::{Errno, cvt, errno};
 use crate::{Error, ErrorKind, Result};
 
 /// `shm_open(name, oflag, mode)`.
+///
+/// Android's C library has no `shm_open`: `ENOSYS` there.
 pub(crate) fn open(name: &CStr, oflag: c_int, mode: u32) -> Result<OwnedFd, Errno> {
-    // SAFETY: `name` is a NUL-terminated string that outlives the call.
-    // shm_open is not variadic; mode_t is at least 16 bits and `mode` was
-    // checked to be at most 0o777 by the caller.
-    let fd = cvt(unsafe { libc::shm_open(name.as_ptr(), oflag, mode as libc::mode_t) })?;
-    // SAFETY: shm_open returned a new descriptor that nothing else owns.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    #[cfg(target_os = "android")]
+    {
+        let _ = (name, oflag, mode);
+        Err(libc::ENOSYS)
+    }
+    #[cfg(not(target_os = "android"))]
+    {
+        // Apple declares shm_open variadic (`...` after oflag), so mode_t,
+        // a u16 there, is promoted to unsigned int; elsewhere it is a
+        // mode_t parameter.
+        #[cfg(target_vendor = "apple")]
+        let mode = mode as std::ffi::c_uint;
+        #[cfg(not(target_vendor = "apple"))]
+        let mode = mode as libc::mode_t;
+        // SAFETY: `name` is a NUL-terminated string that outlives the call;
+        // `mode` has the type the declaration expects (see above) and was
+        // checked to be at most 0o777 by the caller.
+        let fd = cvt(unsafe { libc::shm_open(name.as_ptr(), oflag, mode) })?;
+        // SAFETY: shm_open returned a new descriptor that nothing else owns.
+        Ok(unsafe { std::os::fd::FromRawFd::from_raw_fd(fd) })
+    }
 }
 
-/// `shm_unlink(name)`.
+/// `shm_unlink(name)`; `ENOSYS` on Android, as [`open`].
 pub(crate) fn unlink(name: &CStr) -> Result<(), Errno> {
-    // SAFETY: `name` is a NUL-terminated string that outlives the call.
-    cvt(unsafe { libc::shm_unlink(name.as_ptr()) }).map(drop)
+    #[cfg(target_os = "android")]
+    {
+        let _ = name;
+        Err(libc::ENOSYS)
+    }
+    #[cfg(not(target_os = "android"))]
+    {
+        // SAFETY: `name` is a NUL-terminated string that outlives the call.
+        cvt(unsafe { libc::shm_unlink(name.as_ptr()) }).map(drop)
+    }
 }
 
 /// `ftruncate(fd, len)`; `len` was checked to fit `off_t` by the caller.
@@ -98,23 +124,31 @@ pub struct Mapping {
 
 // SAFETY: a Mapping owns a region of process memory (no thread affinity) and
 // a descriptor. Its `&self` methods either only read `ptr`/`len`/`fd`
-// (immutable after construction) or copy bytes in and out of the region.
-// Such copies can race with other threads, just as they always race with
-// other processes that map the same object: the region is by nature shared
-// memory written outside Rust's control, and no safe method creates a
-// reference into it (slices need `unsafe` and a contract). So sharing or
-// moving the handle between threads adds no hazard beyond the ones the
-// object already has.
+// (immutable after construction) or copy bytes in and out of the region with
+// relaxed atomic accesses (`load_relaxed`/`store_relaxed`), which cannot form
+// a data race with each other, whichever threads run them at once. No safe
+// method creates a reference into the region (slices need `unsafe` and a
+// contract that excludes concurrent writers). So sharing or moving the
+// handle between threads is race-free by Rust's rules.
 unsafe impl Send for Mapping {}
 // SAFETY: see the `Send` impl above.
 unsafe impl Sync for Mapping {}
 
 impl Mapping {
     /// `mmap(NULL, len, PROT_READ [| PROT_WRITE], MAP_SHARED, fd, 0)`.
-    pub(crate) fn new(fd: BorrowedFd<'_>, len: usize, writable: bool) -> Result<Mapping, Errno> {
-        let dup = fd
-            .try_clone_to_owned()
-            .map_err(|e| e.raw_os_error().unwrap_or(libc::EIO))?;
+    ///
+    /// On error, returns the call that failed with its errno.
+    pub(crate) fn new(
+        fd: BorrowedFd<'_>,
+        len: usize,
+        writable: bool,
+    ) -> Result<Mapping, (&'static str, Errno)> {
+        let dup = fd.try_clone_to_owned().map_err(|e| {
+            (
+                "fcntl(F_DUPFD_CLOEXEC)",
+                e.raw_os_error().unwrap_or(libc::EIO),
+            )
+        })?;
         let prot = libc::PROT_READ | if writable { libc::PROT_WRITE } else { 0 };
         // SAFETY: a fresh shared mapping at an address of the kernel's
         // choosing cannot alias any Rust object; `fd` is live for the call,
@@ -130,9 +164,9 @@ impl Mapping {
             )
         };
         if ptr == libc::MAP_FAILED {
-            return Err(errno());
+            return Err(("mmap", errno()));
         }
-        let ptr = NonNull::new(ptr.cast::<u8>()).ok_or(libc::EINVAL)?;
+        let ptr = NonNull::new(ptr.cast::<u8>()).ok_or(("mmap", libc::EINVAL))?;
         Ok(Mapping {
             ptr,
             len,
@@ -188,8 +222,10 @@ impl Mapping {
 
     /// Copies `buf.len()` bytes starting at `offset` out of the mapping.
     ///
-    /// The bytes may be torn if another process writes them at the same
-    /// time; use a semaphore to agree on who writes when.
+    /// The copy is made of relaxed atomic loads (aligned words, bytes at the
+    /// edges), so another thread or process writing the same bytes at the
+    /// same time is not a data race; the bytes may still be torn (a mix of
+    /// old and new) across words. Use a semaphore to agree on who writes when.
     ///
     /// # Errors
     ///
@@ -216,20 +252,16 @@ impl Mapping {
     pub fn read_at(&self, offset: usize, buf: &mut [u8]) -> Result<()> {
         self.check_range("read", offset, buf.len())?;
         // SAFETY: `offset + buf.len() <= self.len` and within the object's
-        // live size (check_range), so the source range is mapped memory;
-        // `buf` is a distinct, writable Rust buffer, so the ranges do not
-        // overlap.
-        unsafe {
-            std::ptr::copy_nonoverlapping(
-                self.ptr.as_ptr().add(offset),
-                buf.as_mut_ptr(),
-                buf.len(),
-            );
-        }
+        // live size (check_range), so the source range is mapped, readable
+        // memory for the whole call (only Drop unmaps it).
+        unsafe { load_relaxed(self.ptr.as_ptr().add(offset), buf) };
         Ok(())
     }
 
-    /// Copies `data` into the mapping starting at `offset`.
+    /// Copies `data` into the mapping starting at `offset`, with relaxed
+    /// atomic stores (aligned words, bytes at the edges): concurrent
+    /// `read_at`/`write_at` calls on the same bytes, from any thread, are
+    /// not a data race, though a reader may see a mix of old and new words.
     ///
     /// # Errors
     ///
@@ -261,12 +293,8 @@ impl Mapping {
         }
         self.check_range("write", offset, data.len())?;
         // SAFETY: the destination range is mapped, writable memory
-        // (check_range and `self.writable`); `data` is a Rust slice, which
-        // cannot overlap the mapping without an `unsafe` slice view whose
-        // contract forbids such use.
-        unsafe {
-            std::ptr::copy_nonoverlapping(data.as_ptr(), self.ptr.as_ptr().add(offset), data.len());
-        }
+        // (check_range and `self.writable`) for the whole call.
+        unsafe { store_relaxed(self.ptr.as_ptr().add(offset), data) };
         Ok(())
     }
 
@@ -421,5 +449,86 @@ impl fmt::Debug for Mapping {
             .field("len", &self.len)
             .field("writable", &self.writable)
             .finish_non_exhaustive()
+    }
+}
+
+/// The word size of the atomic copies below.
+const WORD: usize = size_of::<usize>();
+
+/// Copies `dst.len()` bytes out of shared memory at `src` with relaxed atomic
+/// loads: bytes up to the first word boundary, then aligned `usize` words,
+/// then the remaining bytes.
+///
+/// Atomic accesses never race by the rules of Rust's memory model, whatever
+/// other threads (through `read_at`/`write_at`, which copy the same way) or
+/// other processes do meanwhile; a plain `copy_nonoverlapping` would be a
+/// data race, which is undefined behaviour. Relaxed loads of at most a word
+/// compile to ordinary loads, so the price is only the loss of memcpy's
+/// vector instructions.
+///
+/// # Safety
+///
+/// `src` must be valid for reads of `dst.len()` bytes of mapped memory for
+/// the whole call. It may be read-only memory: relaxed atomic loads no wider
+/// than a pointer are allowed there (see "Atomic accesses to read-only
+/// memory" in `std::sync::atomic`).
+pub(crate) unsafe fn load_relaxed(src: *const u8, dst: &mut [u8]) {
+    let src = src.cast_mut();
+    let head = src.align_offset(WORD).min(dst.len());
+    let (head_dst, rest) = dst.split_at_mut(head);
+    for (i, d) in head_dst.iter_mut().enumerate() {
+        // SAFETY: `i < head <= dst.len()`, so `src + i` is in the range the
+        // caller vouches for; bytes are always aligned.
+        *d = unsafe { AtomicU8::from_ptr(src.add(i)) }.load(Relaxed);
+    }
+    // SAFETY: `head <= dst.len()`, inside the caller's range.
+    let src = unsafe { src.add(head) };
+    let mut words = rest.chunks_exact_mut(WORD);
+    let mut at = 0;
+    for d in &mut words {
+        // SAFETY: `src` is word-aligned (`align_offset` above) and so is
+        // `src + at` (`at` is a multiple of WORD); the word lies inside the
+        // caller's range because `d`, its mirror in `dst`, does.
+        let w = unsafe { AtomicUsize::from_ptr(src.add(at).cast()) }.load(Relaxed);
+        d.copy_from_slice(&w.to_ne_bytes());
+        at += WORD;
+    }
+    for (i, d) in words.into_remainder().iter_mut().enumerate() {
+        // SAFETY: as for the head: inside the caller's range.
+        *d = unsafe { AtomicU8::from_ptr(src.add(at + i)) }.load(Relaxed);
+    }
+}
+
+/// Copies `data` into shared memory at `dst` with relaxed atomic stores,
+/// split as in [`load_relaxed`].
+///
+/// # Safety
+///
+/// `dst` must be valid for writes of `data.len()` bytes of mapped, writable
+/// memory for the whole call, and must not overlap `data` (a Rust slice
+/// into a mapping needs `unsafe` code whose contract forbids this).
+pub(crate) unsafe fn store_relaxed(dst: *mut u8, data: &[u8]) {
+    let head = dst.align_offset(WORD).min(data.len());
+    let (head_src, rest) = data.split_at(head);
+    for (i, &b) in head_src.iter().enumerate() {
+        // SAFETY: `i < head <= data.len()`, inside the caller's range.
+        unsafe { AtomicU8::from_ptr(dst.add(i)) }.store(b, Relaxed);
+    }
+    // SAFETY: `head <= data.len()`, inside the caller's range.
+    let dst = unsafe { dst.add(head) };
+    let mut words = rest.chunks_exact(WORD);
+    let mut at = 0;
+    for s in &mut words {
+        let mut w = [0u8; WORD];
+        w.copy_from_slice(s);
+        // SAFETY: `dst + at` is word-aligned and inside the caller's range,
+        // as in `load_relaxed`.
+        unsafe { AtomicUsize::from_ptr(dst.add(at).cast()) }
+            .store(usize::from_ne_bytes(w), Relaxed);
+        at += WORD;
+    }
+    for (i, &b) in words.remainder().iter().enumerate() {
+        // SAFETY: inside the caller's range, as for the head.
+        unsafe { AtomicU8::from_ptr(dst.add(at + i)) }.store(b, Relaxed);
     }
 }
