@@ -162,12 +162,11 @@ fn generate(input: &DeriveInput, fields: &Fields) -> TokenStream {
     for (i, field) in fields.iter().enumerate() {
         let ty = &field.ty;
         bounds.push(quote_spanned!(ty.span()=> #ty: ::ipc::ShmSafe));
-        let (member, label) = match &field.ident {
-            Some(name) => (quote!(#name), name.to_string()),
-            None => {
-                let index = syn::Index::from(i);
-                (quote!(#index), i.to_string())
-            }
+        let (member, label) = if let Some(name) = &field.ident {
+            (quote!(#name), name.to_string())
+        } else {
+            let index = syn::Index::from(i);
+            (quote!(#index), i.to_string())
         };
         folds.push(quote! {
             let hash = ::ipc::__private::struct_field(
