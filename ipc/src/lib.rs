@@ -64,7 +64,9 @@ pub use mq::{MessageQueue, MessageQueueOptions, unlink_message_queue};
 pub use semaphore::{Semaphore, SemaphoreGuard, SemaphoreOptions, unlink_semaphore};
 pub use shm::{SharedMemory, SharedMemoryOptions, unlink_shared_memory};
 pub use sys::shm::Mapping;
-pub use typed::{Mutex, MutexGuard, MutexOptions, Shared, SharedOptions, ShmSafe};
+pub use typed::{
+    Channel, Mutex, MutexGuard, MutexOptions, Receiver, Sender, Shared, SharedOptions, ShmSafe,
+};
 
 #[doc = include_str!("../../README.md")]
 #[cfg(doctest)]

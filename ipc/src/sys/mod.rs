@@ -11,6 +11,7 @@ use std::ffi::{CStr, c_int};
 pub(crate) mod mq;
 pub(crate) mod mutex;
 pub(crate) mod object;
+pub(crate) mod ring;
 pub(crate) mod sem;
 pub(crate) mod shm;
 

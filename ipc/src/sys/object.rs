@@ -173,6 +173,10 @@ pub(crate) unsafe trait Payload: Sync + 'static {}
 // structs of them implement it).
 unsafe impl<T: ShmSafe> Payload for T {}
 
+/// What initialises a fresh payload: gets it zeroed and exclusive, and its
+/// first byte (for payloads longer than `size_of::<P>()`).
+pub(crate) type Init<'a, P> = dyn FnMut(&mut P, NonNull<u8>) -> Result<(), Errno> + 'a;
+
 /// Why establishing an object failed.
 #[derive(Debug)]
 pub(crate) enum Fail {
@@ -256,6 +260,8 @@ impl<P: Payload> Region<P> {
     }
 
     /// The header.
+    // The mapping is page-aligned (mmap), more than Header's 64 bytes.
+    #[allow(clippy::cast_ptr_alignment)]
     pub(crate) fn header(&self) -> &Header {
         // SAFETY: the mapping is at least HEADER_LEN bytes (checked in `map`)
         // and page-aligned, so aligned for Header; Header is all atomics, so
@@ -276,6 +282,11 @@ impl<P: Payload> Region<P> {
         unsafe { &*self.ptr.as_ptr().add(self.offset).cast::<P>() }
     }
 
+    /// The payload's length in bytes: the rest of the mapping.
+    pub(crate) fn payload_len(&self) -> usize {
+        self.len - self.offset
+    }
+
     /// The payload's first byte, for payloads longer than `size_of::<P>()`.
     pub(crate) fn payload_ptr(&self) -> NonNull<u8> {
         // SAFETY: `offset < len` (Spec::new), so the pointer stays inside
@@ -293,7 +304,7 @@ impl<P: Payload> Region<P> {
 pub(crate) fn establish<P: Payload>(
     fd: BorrowedFd<'_>,
     spec: &Spec,
-    init: &mut dyn FnMut(&mut P, NonNull<u8>) -> Result<(), Errno>,
+    init: &mut Init<'_, P>,
 ) -> Result<Region<P>, Fail> {
     let mut size = super::shm::size(fd).map_err(|e| Fail::Os("fstat", e))?;
     if size == 0 {
@@ -362,7 +373,7 @@ pub(crate) fn establish<P: Payload>(
 fn initialise<P: Payload>(
     region: &Region<P>,
     spec: &Spec,
-    init: &mut dyn FnMut(&mut P, NonNull<u8>) -> Result<(), Errno>,
+    init: &mut Init<'_, P>,
 ) -> Result<(), Errno> {
     struct Unclaim<'a>(&'a AtomicU64, bool);
     impl Drop for Unclaim<'_> {

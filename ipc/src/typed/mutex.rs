@@ -6,7 +6,7 @@ use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::object::{self, Common, type_name};
+use super::object::{self, Common, UserInit, type_name};
 use super::shm_safe::{primitive, struct_field, struct_start};
 use crate::deadline::Deadline;
 use crate::sys::Errno;
@@ -75,7 +75,7 @@ pub struct Mutex<T: ShmSafe = ()> {
 #[must_use = "options do nothing until `open` is called"]
 pub struct MutexOptions<T: ShmSafe = ()> {
     common: Common,
-    init: Option<Box<dyn FnOnce(&mut T) + Send>>,
+    init: UserInit<T>,
 }
 
 /// Holds a [`Mutex`] locked; unlocks on drop. Dereferences to the data.
@@ -426,7 +426,7 @@ impl<T: ShmSafe> fmt::Debug for Mutex<T> {
         f.debug_struct("Mutex")
             .field("name", &self.name)
             .field("type", &std::any::type_name::<T>())
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 

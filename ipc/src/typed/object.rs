@@ -1,11 +1,9 @@
 //! Opening typed objects: the options they share and the errors they report.
 
 use std::os::fd::AsFd;
-use std::ptr::NonNull;
 use std::sync::Arc;
 
-use crate::sys::Errno;
-use crate::sys::object::{self, Fail, Found, ObjectKind, Payload, Region, Spec};
+use crate::sys::object::{self, Fail, Found, Init, ObjectKind, Payload, Region, Spec};
 use crate::{Error, ErrorKind, Result, SharedMemory};
 
 /// The options every typed object has: `create`, `create_new`, `mode`.
@@ -26,6 +24,9 @@ impl Default for Common {
     }
 }
 
+/// A user's `init` closure, as the options keep it.
+pub(crate) type UserInit<T> = Option<Box<dyn FnOnce(&mut T) + Send>>;
+
 /// A typed object's mapping and name.
 pub(crate) struct Opened<P> {
     pub(crate) region: Region<P>,
@@ -41,13 +42,29 @@ pub(crate) fn open<P: Payload>(
     common: Common,
     spec: Option<Spec>,
     what: &dyn Fn() -> String,
-    init: &mut dyn FnMut(&mut P, NonNull<u8>) -> std::result::Result<(), Errno>,
+    init: &mut Init<'_, P>,
 ) -> Result<Opened<P>> {
-    let shm = SharedMemory::options()
+    let shm = open_shm(name, common)?;
+    establish_on(op, &shm, spec, what, init)
+}
+
+/// Opens (or creates, as `common` says) the shared-memory object `name`.
+pub(crate) fn open_shm(name: &str, common: Common) -> Result<SharedMemory> {
+    SharedMemory::options()
         .create(common.create)
         .create_new(common.create_new)
         .mode(common.mode)
-        .open(name)?;
+        .open(name)
+}
+
+/// Establishes the typed object `spec` in `shm`, as [`open`] does.
+pub(crate) fn establish_on<P: Payload>(
+    op: &'static str,
+    shm: &SharedMemory,
+    spec: Option<Spec>,
+    what: &dyn Fn() -> String,
+    init: &mut Init<'_, P>,
+) -> Result<Opened<P>> {
     let name: Arc<str> = Arc::from(shm.name());
     let Some(spec) = spec else {
         return Err(Error::new(
@@ -101,8 +118,13 @@ fn describe(found: &Found) -> String {
         Found::Other(view, size) => {
             let kind =
                 ObjectKind::from_u32(view.kind).map_or("an unknown kind", ObjectKind::as_str);
+            let capacity = if view.kind == ObjectKind::Channel as u32 {
+                format!("capacity {}, ", view.extra)
+            } else {
+                String::new()
+            };
             format!(
-                "a {kind} (layout {:#018x}, {size} bytes, format version {})",
+                "a {kind} ({capacity}layout {:#018x}, {size} bytes, format version {})",
                 view.layout, view.version
             )
         }

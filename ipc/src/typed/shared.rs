@@ -4,7 +4,7 @@ use std::fmt;
 use std::ops::Deref;
 use std::sync::Arc;
 
-use super::object::{self, Common, type_name};
+use super::object::{self, Common, UserInit, type_name};
 use crate::sys::object::{ObjectKind, Region, Spec};
 use crate::{Result, ShmSafe};
 
@@ -65,7 +65,7 @@ pub struct Shared<T: ShmSafe> {
 #[must_use = "options do nothing until `open` is called"]
 pub struct SharedOptions<T: ShmSafe> {
     common: Common,
-    init: Option<Box<dyn FnOnce(&mut T) + Send>>,
+    init: UserInit<T>,
 }
 
 impl<T: ShmSafe> SharedOptions<T> {
@@ -263,7 +263,7 @@ impl<T: ShmSafe> fmt::Debug for Shared<T> {
         f.debug_struct("Shared")
             .field("name", &self.name)
             .field("type", &std::any::type_name::<T>())
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
