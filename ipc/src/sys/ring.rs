@@ -271,14 +271,9 @@ impl<T: crate::ShmSafe> Ring<T> {
         tail.saturating_sub(head).min(self.capacity) as usize
     }
 
-    /// One attempt to send the value in `value` as process `me`: on `Ok`
-    /// it was taken out and sent (an empty `value` sends nothing); on `Err`
-    /// it is still there.
+    /// One attempt to claim the next position for sending, as process `me`.
     #[inline]
-    pub(crate) fn try_send(&self, value: &mut Option<T>, me: u32) -> Result<(), Step> {
-        if value.is_none() {
-            return Ok(());
-        }
+    pub(crate) fn claim_send(&self, me: u32) -> Result<SendClaim<'_, T>, Step> {
         let c = self.control();
         let cap = self.capacity as i64;
         loop {
@@ -302,21 +297,12 @@ impl<T: crate::ShmSafe> Ring<T> {
                         continue;
                     }
                     Self::help(&c.tail.0, pos);
-                    if let Some(value) = value.take() {
-                        // SAFETY: the compare-and-swap above gave this thread
-                        // the claim on position `pos` of this slot: no other
-                        // thread of any process reads or writes the value
-                        // until the state leaves WRITING(pos, me), which only
-                        // the store below does (or a recovery, once this
-                        // process is dead). The slot is aligned for T
-                        // (`geometry`). The value moves into the slot.
-                        unsafe { slot.value.get().write(value) };
-                    }
-                    slot.state.store(open_state(FULL, base), Ordering::Release);
-                    if waiter {
-                        wake(&c.recv_event.0);
-                    }
-                    return Ok(());
+                    return Ok(SendClaim {
+                        ring: self,
+                        slot,
+                        base,
+                        waiter,
+                    });
                 }
                 State::Full { rel, .. } if rel == -cap => {
                     return Err(Step::Blocked { slot: i, state: s });
@@ -345,9 +331,9 @@ impl<T: crate::ShmSafe> Ring<T> {
         }
     }
 
-    /// One attempt to receive as process `me`.
+    /// One attempt to claim the next value for receiving, as process `me`.
     #[inline]
-    pub(crate) fn try_recv(&self, me: u32) -> Result<T, Step> {
+    pub(crate) fn claim_recv(&self, me: u32) -> Result<RecvClaim<'_, T>, Step> {
         let c = self.control();
         let cap = self.capacity as i64;
         loop {
@@ -371,20 +357,12 @@ impl<T: crate::ShmSafe> Ring<T> {
                         continue;
                     }
                     Self::help(&c.head.0, pos);
-                    // SAFETY: the compare-and-swap above gave this thread
-                    // the claim on the value of position `pos`, which its
-                    // sender wrote before publishing FULL(pos) with a release
-                    // store (read with acquire by the compare-and-swap); no
-                    // other thread touches the value until the state leaves
-                    // READING(pos, me). Every bit pattern is a valid T
-                    // (ShmSafe), and ownership moves out of the slot here.
-                    let value = unsafe { slot.value.get().read() };
-                    slot.state
-                        .store(open_state(FREE, base + self.capacity), Ordering::Release);
-                    if waiter {
-                        wake(&c.send_event.0);
-                    }
-                    return Ok(value);
+                    return Ok(RecvClaim {
+                        ring: self,
+                        slot,
+                        base,
+                        waiter,
+                    });
                 }
                 State::Free { rel: 0, .. } => return Err(Step::Blocked { slot: i, state: s }),
                 State::Writing { rel: 0, pid } => {
@@ -412,6 +390,15 @@ impl<T: crate::ShmSafe> Ring<T> {
                 _ => std::hint::spin_loop(),
             }
         }
+    }
+
+    /// Ends a claim by skipping its position: the slot becomes free for
+    /// the next lap, and every sleeper looks again.
+    fn skip(&self, slot: &Slot<T>, base: u64) {
+        slot.state
+            .store(open_state(FREE, base + self.capacity), Ordering::Release);
+        wake(&self.control().send_event.0);
+        wake(&self.control().recv_event.0);
     }
 
     /// Moves the hint `hint` from `pos` to `pos + 1`, unless someone did.
@@ -463,6 +450,99 @@ impl<T: crate::ShmSafe> Ring<T> {
     /// The futex word senders sleep on.
     pub(crate) fn send_event(&self) -> &AtomicU32 {
         &self.control().send_event.0
+    }
+}
+
+/// This thread's claim on a position to send: the slot is ours until the
+/// claim is committed (the value is published) or dropped (the position is
+/// skipped, as if this process had died).
+pub(crate) struct SendClaim<'a, T: crate::ShmSafe> {
+    ring: &'a Ring<T>,
+    slot: &'a Slot<T>,
+    base: u64,
+    /// A receiver sleeps until this position is published.
+    waiter: bool,
+}
+
+impl<T: crate::ShmSafe> SendClaim<'_, T> {
+    /// Moves `value` into the slot, not dropping the bytes that were there.
+    #[inline]
+    pub(crate) fn write(&mut self, value: T) {
+        // SAFETY: the claim (a compare-and-swap to WRITING(base, our pid)
+        // in `claim_send`) keeps every other thread of every process away
+        // from the value until the state changes, which only `commit`, Drop
+        // or a recovery after this process died does; the slot is aligned
+        // for T (`geometry`).
+        unsafe { self.slot.value.get().write(value) };
+    }
+
+    /// The slot's value, to fill in place. It holds the bytes of an earlier
+    /// value (a valid T, already received): assigning to it drops them.
+    pub(crate) fn value_mut(&mut self) -> &mut T {
+        // SAFETY: as in `write`; the bytes are a valid T (ShmSafe: every bit
+        // pattern is), and the reference borrows the claim, so it ends
+        // before the claim is committed or dropped.
+        unsafe { &mut *self.slot.value.get() }
+    }
+
+    /// Publishes the value: `FULL(pos)`, and a wake-up if a receiver sleeps.
+    #[inline]
+    pub(crate) fn commit(self) {
+        let this = std::mem::ManuallyDrop::new(self);
+        this.slot
+            .state
+            .store(open_state(FULL, this.base), Ordering::Release);
+        if this.waiter {
+            wake(&this.ring.control().recv_event.0);
+        }
+    }
+}
+
+impl<T: crate::ShmSafe> Drop for SendClaim<'_, T> {
+    fn drop(&mut self) {
+        self.ring.skip(self.slot, self.base);
+    }
+}
+
+/// This thread's claim on a value to receive: the slot is ours until the
+/// claim is dropped (the slot is freed).
+pub(crate) struct RecvClaim<'a, T: crate::ShmSafe> {
+    ring: &'a Ring<T>,
+    slot: &'a Slot<T>,
+    base: u64,
+    /// A sender sleeps until this slot is freed.
+    waiter: bool,
+}
+
+impl<T: crate::ShmSafe> RecvClaim<'_, T> {
+    /// The value, in place.
+    pub(crate) fn value(&self) -> &T {
+        // SAFETY: the claim (a compare-and-swap from FULL(base), read with
+        // acquire, to READING(base, our pid)) orders the sender's write of
+        // the value before this read and keeps every other thread away
+        // until Drop frees the slot; every bit pattern is a valid T.
+        unsafe { &*self.slot.value.get() }
+    }
+
+    /// Moves the value out and frees the slot.
+    #[inline]
+    pub(crate) fn take(self) -> T {
+        // SAFETY: as in `value`; ownership of the value moves out of the
+        // slot, which is freed right after and never reads it again.
+        unsafe { self.slot.value.get().read() }
+    }
+}
+
+impl<T: crate::ShmSafe> Drop for RecvClaim<'_, T> {
+    #[inline]
+    fn drop(&mut self) {
+        self.slot.state.store(
+            open_state(FREE, self.base + self.ring.capacity),
+            Ordering::Release,
+        );
+        if self.waiter {
+            wake(&self.ring.control().send_event.0);
+        }
     }
 }
 

@@ -10,7 +10,9 @@ use super::object::{self, Common, type_name};
 use super::shm_safe::{primitive, struct_field, struct_start};
 use crate::deadline::Deadline;
 use crate::sys::object::{ObjectKind, Spec, pid_is_dead};
-use crate::sys::ring::{self, Control, MAX_CAPACITY, PAYLOAD_AT, Ring, Slot, Step};
+use crate::sys::ring::{
+    self, Control, MAX_CAPACITY, PAYLOAD_AT, RecvClaim, Ring, SendClaim, Slot, Step,
+};
 use crate::{Error, ErrorKind, Result, ShmSafe};
 
 /// A bounded queue of `T`s in a named shared-memory object: any number of
@@ -423,15 +425,15 @@ impl<T: ShmSafe> Sender<T> {
     /// # Ok::<(), ipc::Error>(())
     /// ```
     pub fn try_send(&self, value: T) -> Result<()> {
-        let mut value = Some(value);
-        if attempt(&self.inner.ring, || {
-            self.inner.ring.try_send(&mut value, ring::my_pid())
-        })
-        .is_some()
-        {
-            return Ok(());
+        let ring = &self.inner.ring;
+        match attempt(ring, || ring.claim_send(ring::my_pid())) {
+            Some(mut claim) => {
+                claim.write(value);
+                claim.commit();
+                Ok(())
+            }
+            None => Err(self.inner.busy("Sender::try_send", "the channel is full")),
         }
-        Err(self.inner.busy("Sender::try_send", "the channel is full"))
     }
 
     /// Sends `value`, waiting at most `timeout` while the channel is full
@@ -465,16 +467,59 @@ impl<T: ShmSafe> Sender<T> {
     }
 
     fn send_until(&self, value: T, deadline: Option<&Deadline>, op: &'static str) -> Result<()> {
+        let mut claim = self.claim(deadline, op)?;
+        claim.write(value);
+        claim.commit();
+        Ok(())
+    }
+
+    /// Claims a slot, waiting while the channel is full.
+    #[inline]
+    fn claim(&self, deadline: Option<&Deadline>, op: &'static str) -> Result<SendClaim<'_, T>> {
         let ring = &self.inner.ring;
-        let mut value = Some(value);
-        let mut send = || ring.try_send(&mut value, ring::my_pid());
-        if send().is_ok() {
-            return Ok(());
+        let claim = || ring.claim_send(ring::my_pid());
+        if let Ok(claim) = claim() {
+            return Ok(claim);
         }
-        wait(ring, ring.send_event(), &self.spin, deadline, send).ok_or_else(|| {
+        wait(ring, ring.send_event(), &self.spin, deadline, claim).ok_or_else(|| {
             self.inner
                 .busy(op, "the channel stayed full until the timeout")
         })
+    }
+
+    /// Sends a value built in place in the channel's slot: no copy, for
+    /// large `T`. Waits while the channel is full, then runs `f` on the
+    /// slot, which holds the bytes of an earlier value (write every field;
+    /// assigning a whole `T` drops the old bytes).
+    ///
+    /// Other processes do not wait for `f`: receivers take the values
+    /// behind it, and its value arrives when `f` returns. If `f` panics,
+    /// nothing is sent and the panic goes on; if the process dies inside
+    /// `f`, nothing is sent either and the others skip the slot.
+    ///
+    /// # Errors
+    ///
+    /// None in practice, as [`send`](Sender::send).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let name = format!("/doc.channel-send-with.{}", std::process::id());
+    /// let channel = ipc::Channel::<[u8; 4096]>::create(&name, 4)?;
+    /// channel.sender().send_with(|page| {
+    ///     page.fill(0);
+    ///     page[..5].copy_from_slice(b"hello");
+    /// })?;
+    /// let hello = channel.receiver().recv_with(|page| page[..5] == *b"hello")?;
+    /// assert!(hello);
+    /// channel.unlink()?;
+    /// # Ok::<(), ipc::Error>(())
+    /// ```
+    pub fn send_with(&self, f: impl FnOnce(&mut T)) -> Result<()> {
+        let mut claim = self.claim(None, "Sender::send_with")?;
+        f(claim.value_mut());
+        claim.commit();
+        Ok(())
     }
 }
 
@@ -521,10 +566,12 @@ impl<T: ShmSafe> Receiver<T> {
     /// ```
     pub fn try_recv(&self) -> Result<T> {
         let ring = &self.inner.ring;
-        attempt(ring, || ring.try_recv(ring::my_pid())).ok_or_else(|| {
-            self.inner
-                .busy("Receiver::try_recv", "the channel is empty")
-        })
+        attempt(ring, || ring.claim_recv(ring::my_pid()))
+            .map(RecvClaim::take)
+            .ok_or_else(|| {
+                self.inner
+                    .busy("Receiver::try_recv", "the channel is empty")
+            })
     }
 
     /// Receives a value, waiting at most `timeout` while the channel is
@@ -556,15 +603,47 @@ impl<T: ShmSafe> Receiver<T> {
     }
 
     fn recv_until(&self, deadline: Option<&Deadline>, op: &'static str) -> Result<T> {
+        self.claim(deadline, op).map(RecvClaim::take)
+    }
+
+    /// Claims the next value, waiting while the channel is empty.
+    #[inline]
+    fn claim(&self, deadline: Option<&Deadline>, op: &'static str) -> Result<RecvClaim<'_, T>> {
         let ring = &self.inner.ring;
-        let recv = || ring.try_recv(ring::my_pid());
-        if let Ok(value) = recv() {
-            return Ok(value);
+        let claim = || ring.claim_recv(ring::my_pid());
+        if let Ok(claim) = claim() {
+            return Ok(claim);
         }
-        wait(ring, ring.recv_event(), &self.spin, deadline, recv).ok_or_else(|| {
+        wait(ring, ring.recv_event(), &self.spin, deadline, claim).ok_or_else(|| {
             self.inner
                 .busy(op, "the channel stayed empty until the timeout")
         })
+    }
+
+    /// Receives a value by reading it in place in the channel's slot: no
+    /// copy, for large `T`. Waits while the channel is empty, then returns
+    /// what `f` returns. The slot is freed when `f` returns or panics; if
+    /// the process dies inside `f`, the others free it. Either way the
+    /// value counts as received.
+    ///
+    /// # Errors
+    ///
+    /// None in practice, as [`recv`](Receiver::recv).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let name = format!("/doc.channel-recv-with.{}", std::process::id());
+    /// let channel = ipc::Channel::<[u64; 512]>::create(&name, 2)?;
+    /// channel.sender().send([3; 512])?;
+    /// let sum: u64 = channel.receiver().recv_with(|v| v.iter().sum())?;
+    /// assert_eq!(sum, 3 * 512);
+    /// channel.unlink()?;
+    /// # Ok::<(), ipc::Error>(())
+    /// ```
+    pub fn recv_with<R>(&self, f: impl FnOnce(&T) -> R) -> Result<R> {
+        let claim = self.claim(None, "Receiver::recv_with")?;
+        Ok(f(claim.value()))
     }
 }
 
@@ -752,5 +831,128 @@ impl<T: ShmSafe> fmt::Debug for Receiver<T> {
 impl<T: ShmSafe> fmt::Display for Channel<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.inner.name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Unlink(String);
+    impl Drop for Unlink {
+        fn drop(&mut self) {
+            let _ = crate::unlink_shared_memory(&self.0);
+        }
+    }
+
+    fn name(tag: &str) -> Unlink {
+        Unlink(format!("/ipc-test.unit.{}.{tag}", std::process::id()))
+    }
+
+    /// 4 sending and 3 receiving threads through 8 slots: every value once,
+    /// each sender's values in order at every receiver.
+    #[test]
+    fn many_threads_exactly_once_in_order() {
+        const SENDERS: u64 = 4;
+        const EACH: u64 = 50_000;
+        let name = name("threads");
+        let channel = Channel::<[u64; 2]>::create_new(&name.0, 8).unwrap();
+        let receivers: Vec<_> = (0..3)
+            .map(|_| {
+                let rx = channel.receiver();
+                std::thread::spawn(move || {
+                    let mut got = Vec::new();
+                    loop {
+                        let [sender, seq] = rx.recv().unwrap();
+                        if sender == u64::MAX {
+                            return got;
+                        }
+                        got.push((sender, seq));
+                    }
+                })
+            })
+            .collect();
+        let senders: Vec<_> = (0..SENDERS)
+            .map(|s| {
+                let tx = channel.sender();
+                std::thread::spawn(move || {
+                    for seq in 0..EACH {
+                        tx.send([s, seq]).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for s in senders {
+            s.join().unwrap();
+        }
+        for _ in 0..3 {
+            channel.sender().send([u64::MAX, 0]).unwrap();
+        }
+        let mut seen = vec![0u8; (SENDERS * EACH) as usize];
+        for r in receivers {
+            let got = r.join().unwrap();
+            let mut last = [None; SENDERS as usize];
+            for (sender, seq) in got {
+                let prev = &mut last[sender as usize];
+                assert!(prev.is_none_or(|p| p < seq), "out of order");
+                *prev = Some(seq);
+                seen[(sender * EACH + seq) as usize] += 1;
+            }
+        }
+        assert!(seen.iter().all(|&n| n == 1), "a value lost or duplicated");
+        assert!(channel.is_empty());
+    }
+
+    /// A panic inside `send_with` sends nothing and leaves the channel
+    /// working; one inside `recv_with` consumes the value.
+    #[test]
+    fn panics_in_place_skip_the_slot() {
+        let name = name("panics");
+        // A skipped slot takes room until the receivers pass it.
+        let channel = Channel::<u64>::create_new(&name.0, 4).unwrap();
+        let (tx, rx) = (channel.sender(), channel.receiver());
+        tx.send(1).unwrap();
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            tx.send_with(|_| panic!("in send_with")).unwrap();
+        }));
+        assert!(panicked.is_err());
+        tx.send(2).unwrap();
+        assert_eq!(rx.recv().unwrap(), 1);
+        assert_eq!(rx.recv().unwrap(), 2);
+        tx.send(3).unwrap();
+        tx.send(4).unwrap();
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            rx.recv_with(|_| panic!("in recv_with")).unwrap();
+        }));
+        assert!(panicked.is_err());
+        assert_eq!(rx.recv().unwrap(), 4);
+        assert_eq!(rx.try_recv().unwrap_err().kind(), ErrorKind::Busy);
+    }
+
+    /// Capacity 0 and absurd capacities are refused before any system call.
+    #[test]
+    fn bad_capacities_are_invalid_input() {
+        for cap in [0, MAX_CAPACITY + 1, usize::MAX] {
+            let err = Channel::<u8>::create("/ipc-test.unit.never", cap).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidInput, "{cap}");
+        }
+    }
+
+    #[test]
+    fn debug_needs_no_debug_t() {
+        struct NotDebug;
+        let _ = NotDebug;
+        let name = name("debug");
+        let channel = Channel::<[u8; 3]>::create_new(&name.0, 5).unwrap();
+        let shown = format!(
+            "{channel:?} {:?} {:?}",
+            channel.sender(),
+            channel.receiver()
+        );
+        assert!(shown.contains("capacity: 5"), "{shown}");
+        fn assert_send_sync<S: Send + Sync>() {}
+        assert_send_sync::<Channel<u64>>();
+        assert_send_sync::<Sender<u64>>();
+        assert_send_sync::<Receiver<u64>>();
     }
 }
