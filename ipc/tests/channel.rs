@@ -321,6 +321,8 @@ fn child_open_u32(name: &str) -> u8 {
 fn idle_receiver_sleeps() {
     let name = Name::shm("chan-idle");
     let channel = Channel::<u32>::create_new(&name, 4).unwrap();
+    // Reaped by wait4 below, which also reports its CPU time.
+    #[allow(clippy::zombie_processes)]
     let child = spawn("recv-one", &[&name]);
     std::thread::sleep(Duration::from_millis(300));
     channel.sender().send(42).unwrap();

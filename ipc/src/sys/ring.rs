@@ -153,16 +153,23 @@ pub(crate) struct Control {
 // `&Control` is atomic.
 unsafe impl Payload for Control {}
 
-/// One slot: its state word and the value.
+/// One slot: the value, then its state word. The value comes first so that
+/// it starts on a cache line: copies of large values between mutually
+/// misaligned addresses (`rep movsb`) were measured 8× slower here.
 #[repr(C, align(64))]
 pub(crate) struct Slot<T> {
-    state: AtomicU64,
     value: UnsafeCell<T>,
+    state: AtomicU64,
 }
 
 /// The offset of the value in a slot, for the layout fingerprint.
 pub(crate) const fn value_offset<T>() -> usize {
     std::mem::offset_of!(Slot<T>, value)
+}
+
+/// The offset of the state word in a slot, for the layout fingerprint.
+pub(crate) const fn state_offset<T>() -> usize {
+    std::mem::offset_of!(Slot<T>, state)
 }
 
 /// Where the slots start, counted from the payload (which starts at

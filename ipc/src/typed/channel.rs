@@ -103,8 +103,13 @@ fn layout<T: ShmSafe>() -> u64 {
         0,
         primitive("ipc-ring-1", size_of::<Control>(), 64),
     );
-    let hash = struct_field(hash, "state", 0, primitive("u64", 8, 8));
-    struct_field(hash, "value", ring::value_offset::<T>(), T::LAYOUT)
+    let hash = struct_field(hash, "value", ring::value_offset::<T>(), T::LAYOUT);
+    struct_field(
+        hash,
+        "state",
+        ring::state_offset::<T>(),
+        primitive("u64", 8, 8),
+    )
 }
 
 /// The object for a channel of `capacity` values of `T`, or `None` if it
@@ -940,8 +945,7 @@ mod tests {
 
     #[test]
     fn debug_needs_no_debug_t() {
-        struct NotDebug;
-        let _ = NotDebug;
+        fn assert_send_sync<S: Send + Sync>() {}
         let name = name("debug");
         let channel = Channel::<[u8; 3]>::create_new(&name.0, 5).unwrap();
         let shown = format!(
@@ -950,7 +954,6 @@ mod tests {
             channel.receiver()
         );
         assert!(shown.contains("capacity: 5"), "{shown}");
-        fn assert_send_sync<S: Send + Sync>() {}
         assert_send_sync::<Channel<u64>>();
         assert_send_sync::<Sender<u64>>();
         assert_send_sync::<Receiver<u64>>();
