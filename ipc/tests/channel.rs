@@ -278,6 +278,15 @@ fn mismatched_type_or_capacity_is_invalid_data() {
     let channel = Channel::<u64>::create_new(&name, 8).unwrap();
     let mut child = spawn("open-u32", &[&name]);
     wait_success(&mut child, Duration::from_secs(30), "the u32 opener");
+    let err = Channel::<u32>::open(&name).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidData);
+    let message = err.to_string();
+    assert!(
+        message.contains("expected ipc::Channel<u32>") || message.contains("Channel<u32>"),
+        "{message}"
+    );
+    assert!(message.contains("found a Channel (capacity 8"), "{message}");
+    println!("    {message}");
     let err = Channel::<u64>::create(&name, 16).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidData);
     assert!(err.to_string().contains("capacity 8"), "{err}");

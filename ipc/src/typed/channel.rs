@@ -223,6 +223,7 @@ impl<T: ShmSafe> Channel<T> {
             ));
         }
         let shm = object::open_shm(name, common)?;
+        let asked = capacity;
         let capacity = match capacity {
             Some(capacity) => capacity,
             None => capacity_of::<T>(op, &shm)?,
@@ -231,7 +232,10 @@ impl<T: ShmSafe> Channel<T> {
             op,
             &shm,
             spec::<T>(capacity),
-            &|| format!("{} of capacity {capacity}", type_name::<T>("Channel")),
+            &|| match asked {
+                Some(capacity) => format!("{} of capacity {capacity}", type_name::<T>("Channel")),
+                None => type_name::<T>("Channel"),
+            },
             &mut |_, _| Ok(()),
         )?;
         let ring = Ring::new(opened.region, capacity).ok_or_else(|| {
