@@ -97,10 +97,10 @@ impl<const S: usize> Wire<S> for Chan<S> {
         }
     }
     fn send(&self, msg: &[u8; S]) {
-        self.tx.send_with(|slot| *slot = *msg).unwrap();
+        self.tx.send_with(|slot| slot.copy_from_slice(msg)).unwrap();
     }
     fn recv(&self, msg: &mut [u8; S]) {
-        self.rx.recv_with(|v| *msg = *v).unwrap();
+        self.rx.recv_with(|v| msg.copy_from_slice(v)).unwrap();
     }
     fn unlink(name: &str) {
         let _ = ipc::unlink_shared_memory(name);
@@ -155,7 +155,21 @@ impl<const S: usize> Wire<S> for Iceoryx<S> {
         });
         // Until the peer's subscriber is connected, a sample reaches nobody:
         // resend (only the first value meets this).
-        while publisher.send_copy(*msg).unwrap() == 0 {
+        loop {
+            let mut sample = publisher.loan_uninit().unwrap();
+            // SAFETY: the payload is S writable bytes; every byte is
+            // written before `assume_init`.
+            let sample = unsafe {
+                sample
+                    .payload_mut()
+                    .as_mut_ptr()
+                    .cast::<u8>()
+                    .copy_from_nonoverlapping(msg.as_ptr(), S);
+                sample.assume_init()
+            };
+            if sample.send().unwrap() > 0 {
+                return;
+            }
             std::thread::sleep(Duration::from_micros(100));
         }
     }
@@ -169,7 +183,7 @@ impl<const S: usize> Wire<S> for Iceoryx<S> {
         });
         loop {
             if let Some(sample) = subscriber.receive().unwrap() {
-                *msg = *sample.payload();
+                msg.copy_from_slice(sample.payload());
                 return;
             }
             std::hint::spin_loop();

@@ -130,7 +130,7 @@ impl<const S: usize, const IN_PLACE: bool> Wire<S> for Chan<S, IN_PLACE> {
     #[inline]
     fn send(&self, msg: &[u8; S]) {
         if IN_PLACE {
-            self.tx.send_with(|slot| *slot = *msg).unwrap();
+            self.tx.send_with(|slot| slot.copy_from_slice(msg)).unwrap();
         } else {
             self.tx.send(*msg).unwrap();
         }
@@ -138,7 +138,7 @@ impl<const S: usize, const IN_PLACE: bool> Wire<S> for Chan<S, IN_PLACE> {
     #[inline]
     fn recv(&self, msg: &mut [u8; S]) {
         if IN_PLACE {
-            self.rx.recv_with(|v| *msg = *v).unwrap();
+            self.rx.recv_with(|v| msg.copy_from_slice(v)).unwrap();
         } else {
             *msg = self.rx.recv().unwrap();
         }
