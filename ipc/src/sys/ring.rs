@@ -60,7 +60,7 @@ use std::time::Duration;
 use super::object::{HEADER_LEN, Payload, Region};
 
 /// The largest capacity: keeps positions of one lap far inside 40 bits.
-pub(crate) const MAX_CAPACITY: usize = 1 << 32;
+pub(crate) const MAX_CAPACITY: usize = (u32::MAX as usize).saturating_add(1);
 
 const PHASE: u64 = 0b11;
 const FREE: u64 = 0;
