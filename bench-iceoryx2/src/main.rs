@@ -24,36 +24,9 @@ use iceoryx2::service::ipc::Service as Iox;
 
 const SLOTS: usize = 256;
 
-fn scale(n: usize) -> usize {
-    if std::env::var_os("IPC_BENCH_QUICK").is_some() {
-        (n / 10).max(100)
-    } else {
-        n
-    }
-}
-
-fn pin(cpu: usize) {
-    // SAFETY: `set` is a zeroed cpu_set_t filled by CPU_SET; the call reads it.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(cpu, &mut set);
-        libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), &raw const set);
-    }
-}
-
-fn cpu_time() -> Duration {
-    let get = |who| {
-        // SAFETY: `ru` is a zeroed rusage that getrusage fills.
-        let ru = unsafe {
-            let mut ru: libc::rusage = std::mem::zeroed();
-            libc::getrusage(who, &raw mut ru);
-            ru
-        };
-        let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
-        tv(ru.ru_utime) + tv(ru.ru_stime)
-    };
-    get(libc::RUSAGE_SELF) + get(libc::RUSAGE_CHILDREN)
-}
+#[path = "../../ipc/benches/util/mod.rs"]
+mod util;
+use util::{cpu_time, pin, scale};
 
 fn spawn(args: &[String]) -> Child {
     Command::new(std::env::current_exe().unwrap())

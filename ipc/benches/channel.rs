@@ -30,46 +30,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use ipc::{Channel, SharedMemory};
+use util::{cpu_time, pin, scale};
+
+#[path = "util/mod.rs"]
+mod util;
 
 const SLOTS: usize = 256;
 const MQ_DEPTH: i64 = 10;
 
-fn scale(n: usize) -> usize {
-    if std::env::var_os("IPC_BENCH_QUICK").is_some() {
-        (n / 10).max(100)
-    } else {
-        n
-    }
-}
-
 fn unique(tag: &str) -> String {
     format!("/ipc-bench.{}.{tag}", std::process::id())
-}
-
-/// User + system CPU time of this process and its reaped children.
-fn cpu_time() -> Duration {
-    let get = |who| {
-        // SAFETY: `ru` is a zeroed rusage that getrusage fills.
-        let ru = unsafe {
-            let mut ru: libc::rusage = std::mem::zeroed();
-            libc::getrusage(who, &raw mut ru);
-            ru
-        };
-        let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
-        tv(ru.ru_utime) + tv(ru.ru_stime)
-    };
-    get(libc::RUSAGE_SELF) + get(libc::RUSAGE_CHILDREN)
-}
-
-/// Pins the calling process to `cpu`.
-fn pin(cpu: usize) {
-    // SAFETY: `set` is a zeroed cpu_set_t, filled by CPU_SET; the call only
-    // reads it.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(cpu, &mut set);
-        libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), &raw const set);
-    }
 }
 
 /// Whether this run pins the two processes to CPUs 0 and 1.

@@ -119,6 +119,13 @@ pub(crate) fn sysconf(name: c_int) -> Option<i64> {
     (v >= 0).then_some(v as i64)
 }
 
+/// The number of CPUs online — not this thread's affinity: a peer pinned to
+/// another CPU is exactly the case where polling before sleeping pays.
+pub(crate) fn online_cpus() -> i64 {
+    static ONLINE: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+    *ONLINE.get_or_init(|| sysconf(libc::_SC_NPROCESSORS_ONLN).unwrap_or(1))
+}
+
 /// The first and last real-time signal numbers.
 #[cfg(any(target_os = "linux", target_os = "android"))]
 pub(crate) fn realtime_signals() -> (c_int, c_int) {

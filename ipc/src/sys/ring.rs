@@ -643,13 +643,6 @@ pub(crate) fn my_pid() -> u32 {
     pid
 }
 
-/// The number of CPUs online (not this thread's affinity: a peer on another
-/// CPU is exactly where spinning pays).
-pub(crate) fn online_cpus() -> i64 {
-    static ONLINE: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
-    *ONLINE.get_or_init(|| super::sysconf(libc::_SC_NPROCESSORS_ONLN).unwrap_or(1))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -760,7 +760,7 @@ impl Spin {
         deadline: Option<&Deadline>,
         f: &mut impl FnMut() -> std::result::Result<R, Step>,
     ) -> Option<R> {
-        if ring::online_cpus() < 2 {
+        if crate::sys::online_cpus() < 2 {
             return None;
         }
         if self.misses.load(Ordering::Relaxed) >= SPIN_MISSES
