@@ -43,9 +43,14 @@ fn unique(tag: &str) -> String {
 }
 
 /// Whether this run pins the two processes to CPUs 0 and 1.
+/// Decided once, before this process pins itself: afterwards
+/// `available_parallelism` (which follows the affinity mask) says 1.
 fn split() -> bool {
-    let cpus = std::thread::available_parallelism().map_or(1, usize::from);
-    cpus >= 2 && std::env::var("IPC_BENCH_PIN").map_or(true, |p| p != "free")
+    static SPLIT: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *SPLIT.get_or_init(|| {
+        let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+        cpus >= 2 && std::env::var("IPC_BENCH_PIN").map_or(true, |p| p != "free")
+    })
 }
 
 fn spawn(role: &str, args: &[String]) -> Child {

@@ -270,6 +270,23 @@ impl<T: crate::ShmSafe> Ring<T> {
         unsafe { self.slots.add(i).as_ref() }
     }
 
+    /// Whether the hints say a value may be waiting: what a polling
+    /// receiver reads instead of the slot, so that it does not pull the
+    /// slot's cache line away from the sender writing it.
+    #[inline]
+    pub(crate) fn may_recv(&self) -> bool {
+        let c = self.control();
+        c.tail.0.load(Ordering::Relaxed) != c.head.0.load(Ordering::Relaxed)
+    }
+
+    /// Whether the hints say a slot may be free, for a polling sender.
+    #[inline]
+    pub(crate) fn may_send(&self) -> bool {
+        let c = self.control();
+        let tail = c.tail.0.load(Ordering::Relaxed);
+        tail.wrapping_sub(c.head.0.load(Ordering::Relaxed)) < self.capacity
+    }
+
     /// The number of values waiting now (from the hints).
     pub(crate) fn len(&self) -> usize {
         let c = self.control();

@@ -490,7 +490,15 @@ impl<T: ShmSafe> Sender<T> {
         if let Ok(claim) = claim() {
             return Ok(claim);
         }
-        wait(ring, ring.send_event(), &self.spin, deadline, claim).ok_or_else(|| {
+        wait(
+            ring,
+            ring.send_event(),
+            &self.spin,
+            deadline,
+            || ring.may_send(),
+            claim,
+        )
+        .ok_or_else(|| {
             self.inner
                 .busy(op, "the channel stayed full until the timeout")
         })
@@ -623,7 +631,15 @@ impl<T: ShmSafe> Receiver<T> {
         if let Ok(claim) = claim() {
             return Ok(claim);
         }
-        wait(ring, ring.recv_event(), &self.spin, deadline, claim).ok_or_else(|| {
+        wait(
+            ring,
+            ring.recv_event(),
+            &self.spin,
+            deadline,
+            || ring.may_recv(),
+            claim,
+        )
+        .ok_or_else(|| {
             self.inner
                 .busy(op, "the channel stayed empty until the timeout")
         })
@@ -684,15 +700,17 @@ fn attempt<T: ShmSafe, R>(
 }
 
 /// Waits until `f` succeeds (`Some`) or `deadline` passes (`None`): polls
-/// first (see [`Spin`]), then sleeps on `event`, the futex word of this side.
+/// first (see [`Spin`]; `f` only when `ready` says it may succeed), then
+/// sleeps on `event`, the futex word of this side.
 fn wait<T: ShmSafe, R>(
     ring: &Ring<T>,
     event: &AtomicU32,
     spin: &Spin,
     deadline: Option<&Deadline>,
+    ready: impl Fn() -> bool,
     mut f: impl FnMut() -> std::result::Result<R, Step>,
 ) -> Option<R> {
-    if let Some(r) = spin.poll(deadline, &mut f) {
+    if let Some(r) = spin.poll(deadline, ready, &mut f) {
         return Some(r);
     }
     let mut in_the_way = 0u32;
@@ -758,6 +776,7 @@ impl Spin {
     fn poll<R>(
         &self,
         deadline: Option<&Deadline>,
+        ready: impl Fn() -> bool,
         f: &mut impl FnMut() -> std::result::Result<R, Step>,
     ) -> Option<R> {
         if crate::sys::online_cpus() < 2 {
@@ -772,9 +791,13 @@ impl Spin {
         let start = Instant::now();
         let mut last_yield = start;
         loop {
-            if let Ok(r) = f() {
-                self.misses.store(0, Ordering::Relaxed);
-                return Some(r);
+            // The hints first: polling the slot itself would pull its cache
+            // line away from the peer that is about to write it.
+            if ready() {
+                if let Ok(r) = f() {
+                    self.misses.store(0, Ordering::Relaxed);
+                    return Some(r);
+                }
             }
             std::hint::spin_loop();
             let now = Instant::now();
