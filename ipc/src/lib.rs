@@ -26,7 +26,11 @@
 //!
 //! The handles: [`Semaphore`] (with [`SemaphoreGuard`]), [`SharedMemory`]
 //! (with [`Mapping`]) and, on Linux, [`MessageQueue`]; each has an options
-//! builder. [`consts`] holds posix_ipc's constants, [`name`] the rules for
+//! builder. Typed objects in shared memory: [`Shared<T>`](Shared),
+//! [`Mutex<T>`](Mutex) (a lock a dead holder cannot wedge) and
+//! [`Channel<T>`](Channel) (typed messages between any number of processes,
+//! with [`Sender`] and [`Receiver`]), for `T:` [`ShmSafe`].
+//! [`consts`] holds posix_ipc's constants, [`name`] the rules for
 //! names. `RELIABILITY.md` in the repository lists the guarantees and the
 //! tests that prove them.
 //!
@@ -66,7 +70,9 @@ pub use namespace::namespace;
 pub use semaphore::{Semaphore, SemaphoreGuard, SemaphoreOptions, unlink_semaphore};
 pub use shm::{SharedMemory, SharedMemoryOptions, unlink_shared_memory};
 pub use sys::shm::Mapping;
-pub use typed::{Mutex, MutexGuard, MutexOptions, Shared, SharedOptions, ShmSafe};
+pub use typed::{
+    Channel, Mutex, MutexGuard, MutexOptions, Receiver, Sender, Shared, SharedOptions, ShmSafe,
+};
 
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]

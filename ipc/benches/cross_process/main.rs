@@ -21,10 +21,13 @@ use std::time::{Duration, Instant};
 use ipc::{MessageQueue, Semaphore, SharedMemory};
 use raw::{RawMq, RawSem};
 use report::{Row, fmt_ns, print_table, svg};
+use util::{cpu_time, pin, scale};
 
 #[path = "../raw/mod.rs"]
 mod raw;
 mod report;
+#[path = "../util/mod.rs"]
+mod util;
 
 /// Contended critical sections: the lock every counting process shares.
 #[ipc::named_semaphore(name = "/ipc-bench.count", initial = 1)]
@@ -36,41 +39,7 @@ fn enabled(section: &str) -> bool {
     std::env::var("IPC_BENCH_ONLY").map_or(true, |only| only.split(',').any(|s| s == section))
 }
 
-fn scale(n: usize) -> usize {
-    if std::env::var_os("IPC_BENCH_QUICK").is_some() {
-        (n / 10).max(100)
-    } else {
-        n
-    }
-}
-
 // ---------------------------------------------------------------- raw libc
-
-/// Pins the calling process to `cpu`.
-fn pin(cpu: usize) {
-    // SAFETY: `set` is a zeroed cpu_set_t, filled by CPU_SET; the call only
-    // reads it.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(cpu, &mut set);
-        libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), &raw const set);
-    }
-}
-
-/// User + system CPU time of this process and its reaped children.
-fn cpu_time() -> Duration {
-    let get = |who| {
-        // SAFETY: `ru` is a zeroed rusage that getrusage fills.
-        let ru = unsafe {
-            let mut ru: libc::rusage = std::mem::zeroed();
-            libc::getrusage(who, &raw mut ru);
-            ru
-        };
-        let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
-        tv(ru.ru_utime) + tv(ru.ru_stime)
-    };
-    get(libc::RUSAGE_SELF) + get(libc::RUSAGE_CHILDREN)
-}
 
 /// CLOCK_MONOTONIC in nanoseconds: comparable across processes (and with
 /// Python's `time.monotonic_ns()`).

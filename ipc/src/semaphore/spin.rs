@@ -54,7 +54,7 @@ impl Spin {
     /// a unit.
     #[cold]
     pub(super) fn acquire(&self, sem: &Sem, limit: Option<Duration>) -> bool {
-        if online_cpus() < 2 {
+        if sys::online_cpus() < 2 {
             return false;
         }
         if self.misses.load(Ordering::Relaxed) >= SPIN_MISSES
@@ -86,11 +86,4 @@ impl Spin {
             }
         }
     }
-}
-
-/// The number of CPUs online (not this thread's affinity: a peer pinned to
-/// another CPU is exactly the case where polling pays).
-fn online_cpus() -> i64 {
-    static ONLINE: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
-    *ONLINE.get_or_init(|| sys::sysconf(libc::_SC_NPROCESSORS_ONLN).unwrap_or(1))
 }

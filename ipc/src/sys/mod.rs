@@ -12,6 +12,7 @@ use std::ffi::{CStr, c_int};
 pub(crate) mod mq;
 pub(crate) mod mutex;
 pub(crate) mod object;
+pub(crate) mod ring;
 pub(crate) mod sem;
 pub(crate) mod shm;
 
@@ -117,6 +118,13 @@ pub(crate) fn sysconf(name: c_int) -> Option<i64> {
     // reported as -1, which we turn into None.
     let v = unsafe { libc::sysconf(name) };
     (v >= 0).then_some(v as i64)
+}
+
+/// The number of CPUs online — not this thread's affinity: a peer pinned to
+/// another CPU is exactly the case where polling before sleeping pays.
+pub(crate) fn online_cpus() -> i64 {
+    static ONLINE: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+    *ONLINE.get_or_init(|| sysconf(libc::_SC_NPROCESSORS_ONLN).unwrap_or(1))
 }
 
 /// The first and last real-time signal numbers.

@@ -296,6 +296,11 @@ impl<P: Payload> Region<P> {
         unsafe { &*self.ptr.as_ptr().add(self.offset).cast::<P>() }
     }
 
+    /// The payload's length in bytes: the rest of the mapping.
+    pub(crate) fn payload_len(&self) -> usize {
+        self.len - self.offset
+    }
+
     /// The payload's first byte, for payloads longer than `size_of::<P>()`.
     pub(crate) fn payload_ptr(&self) -> NonNull<u8> {
         // SAFETY: `offset < len` (Spec::new), so the pointer stays inside
@@ -518,4 +523,18 @@ fn grow(fd: BorrowedFd<'_>, len: usize) -> Result<(), Errno> {
         super::shm::truncate(fd, len)?;
     }
     Ok(())
+}
+
+/// Whether no process has this pid (`kill(pid, 0)` fails with `ESRCH`),
+/// for the channel's slot claims. A pid reused by an unrelated process
+/// looks alive; pids compare only within one pid namespace.
+pub(crate) fn pid_is_dead(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    if pid <= 0 {
+        return false;
+    }
+    // SAFETY: signal 0 only checks that the process exists.
+    matches!(cvt(unsafe { libc::kill(pid, 0) }), Err(libc::ESRCH))
 }

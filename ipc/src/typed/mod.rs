@@ -1,5 +1,6 @@
 //! Typed state in shared memory: [`ShmSafe`], [`Shared<T>`], [`Mutex<T>`].
 
+mod channel;
 mod mutex;
 pub(crate) mod object;
 mod shared;
@@ -8,6 +9,7 @@ mod shared;
 #[allow(unsafe_code)]
 mod shm_safe;
 
+pub use channel::{Channel, Receiver, Sender};
 pub use mutex::{Mutex, MutexGuard, MutexOptions};
 pub use shared::{Shared, SharedOptions};
 pub use shm_safe::ShmSafe;

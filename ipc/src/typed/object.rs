@@ -47,9 +47,15 @@ pub(crate) fn open<P: Payload>(
     what: &dyn Fn() -> String,
     init: Init<'_, P>,
 ) -> Result<Opened<P>> {
+    let (shm, created) = open_shm(name, common)?;
+    establish_on(op, &shm, created, common, spec, what, init)
+}
+
+/// Opens (or creates, as `common` says) the shared-memory object `name`,
+/// and says whether this call created it: exclusively first, then plain.
+pub(crate) fn open_shm(name: &str, common: Common) -> Result<(SharedMemory, bool)> {
     let options = || SharedMemory::options().mode(common.mode);
-    // Exclusive first, so this call knows whether it created the object.
-    let (shm, created) = if common.create_new {
+    Ok(if common.create_new {
         (options().create_new(true).open(name)?, true)
     } else if common.create {
         match options().create_new(true).open(name) {
@@ -61,10 +67,23 @@ pub(crate) fn open<P: Payload>(
         }
     } else {
         (options().open(name)?, false)
-    };
+    })
+}
+
+/// Establishes the typed object `spec` in `shm`, as [`open`] does; an
+/// object this call `created` is unlinked again on failure.
+pub(crate) fn establish_on<P: Payload>(
+    op: &'static str,
+    shm: &SharedMemory,
+    created: bool,
+    common: Common,
+    spec: Option<Spec>,
+    what: &dyn Fn() -> String,
+    init: Init<'_, P>,
+) -> Result<Opened<P>> {
     let name: Arc<str> = Arc::from(shm.name());
     let result = match spec {
-        Some(spec) => establish(op, &shm, &name, &spec, common, what, init),
+        Some(spec) => establish(op, shm, &name, &spec, common, what, init),
         None => Err(Error::new(
             ErrorKind::InvalidInput,
             op,
@@ -148,8 +167,13 @@ fn describe(found: &Found) -> String {
         Found::Other(view, size) => {
             let kind =
                 ObjectKind::from_u32(view.kind).map_or("an unknown kind", ObjectKind::as_str);
+            let capacity = if view.kind == ObjectKind::Channel as u32 {
+                format!("capacity {}, ", view.extra)
+            } else {
+                String::new()
+            };
             format!(
-                "a {kind} (layout {:#018x}, {size} bytes, format version {})",
+                "a {kind} ({capacity}layout {:#018x}, {size} bytes, format version {})",
                 view.layout, view.version
             )
         }

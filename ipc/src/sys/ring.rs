@@ -1,0 +1,690 @@
+//! The shared-memory ring behind [`crate::Channel`]: slot states, the claim
+//! protocol, recovery of claims whose process died, and the futex.
+//!
+//! # Layout
+//!
+//! The object's payload is a [`Control`] block (the two position hints and
+//! the two futex words, each on its own cache line) followed by `capacity`
+//! [`Slot`]s, each aligned to a cache line: a 64-bit state word and the value.
+//!
+//! # Slot states
+//!
+//! Position `p` (a 61-bit counter that never wraps in practice) lives in slot
+//! `p % capacity`. A slot's state word is one of
+//!
+//! - `FREE(p)`: empty, ready for the sender of position `p`;
+//! - `FULL(p)`: holds the value of position `p`, ready for a receiver;
+//! - `WRITING(p, pid)`: process `pid` claimed position `p` and is copying the
+//!   value in;
+//! - `READING(p, pid)`: process `pid` claimed the value of position `p` and
+//!   is copying it out.
+//!
+//! A position moves `FREE(p) → WRITING(p, s) → FULL(p) → READING(p, r) →
+//! FREE(p + capacity)`. The two claims are compare-and-swaps on the state
+//! word, so exactly one sender writes each position and exactly one receiver
+//! reads it. `tail` and `head` are hints (the next position to send and to
+//! receive); whoever finds the slot of the hinted position already claimed
+//! moves the hint on with a compare-and-swap, so a process that dies right
+//! after its claim never stops the hints.
+//!
+//! `FREE` and `FULL` carry a waiter bit: a receiver about to sleep on an empty
+//! channel sets it on `FREE(p)`, a sender about to sleep on a full channel on
+//! `FULL(p)`. The claim that ends the state reads the bit (the claim is a
+//! compare-and-swap anyway), and only then does the claimant bump the other
+//! side's futex word and call `futex(FUTEX_WAKE)`. The fast path therefore
+//! has no system call and no full fence; a sleeper cannot miss its wake-up,
+//! because it reads the futex word *before* setting the bit, and the claimant
+//! bumps the word only *after* its claim has read the bit (see [`Ring::wake`]).
+//!
+//! # Dead claimants
+//!
+//! A claimed state names its process. A process that finds a claim in its
+//! way (a receiver at `WRITING(p, s)`, a sender at `READING(p - capacity, r)`
+//! ...) and finds the claimant dead (`kill(pid, 0)` is `ESRCH`) replaces the
+//! claim with `FREE(p + capacity)`: the position is skipped. The dead sender's
+//! value was never sent (its `send` never returned); the dead receiver's
+//! value was taken and is lost with it. So a killed process loses at most the
+//! one value it was handling, and nothing else is lost or duplicated.
+//!
+//! Claimed states keep the low 40 bits of the position and a 22-bit pid
+//! (Linux's `PID_MAX_LIMIT` is 2^22), so a process that stalls for 2^40
+//! operations of the channel could mistake a later lap for its own: about
+//! six hours at 50 million values per second, with an exact lap alignment.
+
+use std::cell::UnsafeCell;
+use std::marker::PhantomData;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::time::Duration;
+
+use super::object::{HEADER_LEN, Payload, Region};
+
+/// The largest capacity: keeps positions of one lap far inside 40 bits.
+pub(crate) const MAX_CAPACITY: usize = (u32::MAX as usize).saturating_add(1);
+
+const PHASE: u64 = 0b11;
+const FREE: u64 = 0;
+const FULL: u64 = 1;
+const WRITING: u64 = 2;
+const READING: u64 = 3;
+/// On `FREE`/`FULL`: someone sleeps until this state ends.
+const WAITER: u64 = 0b100;
+/// Where the position starts in `FREE`/`FULL`.
+const POS_SHIFT: u32 = 3;
+/// Pid bits of a claimed state.
+const PID_BITS: u32 = 22;
+/// Where the (truncated) position starts in a claimed state.
+const CLAIM_POS_SHIFT: u32 = 2 + PID_BITS;
+/// Bits of the position a claimed state keeps.
+const CLAIM_POS_BITS: u32 = 64 - CLAIM_POS_SHIFT;
+
+/// Whether `pid` fits in a claimed state.
+pub(crate) fn pid_fits(pid: u32) -> bool {
+    pid != 0 && pid < 1 << PID_BITS
+}
+
+const fn open_state(phase: u64, pos: u64) -> u64 {
+    pos << POS_SHIFT | phase
+}
+
+fn claim_state(phase: u64, pos: u64, pid: u32) -> u64 {
+    pos << CLAIM_POS_SHIFT | u64::from(pid) << 2 | phase
+}
+
+/// A decoded state word, with the position relative to the caller's.
+#[derive(Debug, Clone, Copy)]
+enum State {
+    Free { rel: i64, waiter: bool },
+    Full { rel: i64, waiter: bool },
+    Writing { rel: i64, pid: u32 },
+    Reading { rel: i64, pid: u32 },
+}
+
+/// Decodes `s` relative to position `pos`: `rel` is the state's position
+/// minus `pos` (for claimed states, computed on their 40 bits).
+fn decode(s: u64, pos: u64) -> State {
+    let open_rel = || (s >> POS_SHIFT).wrapping_sub(pos) as i64;
+    let claim_rel = || {
+        let diff = (s >> CLAIM_POS_SHIFT).wrapping_sub(pos) << CLAIM_POS_SHIFT;
+        (diff as i64) >> CLAIM_POS_SHIFT
+    };
+    let pid = ((s >> 2) & ((1 << PID_BITS) - 1)) as u32;
+    match s & PHASE {
+        FREE => State::Free {
+            rel: open_rel(),
+            waiter: s & WAITER != 0,
+        },
+        FULL => State::Full {
+            rel: open_rel(),
+            waiter: s & WAITER != 0,
+        },
+        WRITING => State::Writing {
+            rel: claim_rel(),
+            pid,
+        },
+        _ => State::Reading {
+            rel: claim_rel(),
+            pid,
+        },
+    }
+}
+
+const _: () = assert!(CLAIM_POS_BITS == 40);
+
+/// A 64-byte-aligned cell, so the hints do not share a cache line.
+#[repr(C, align(64))]
+struct Line<T>(T);
+
+/// The control block at the start of the payload.
+#[repr(C)]
+pub(crate) struct Control {
+    /// The next position to send (a hint, see the module docs).
+    tail: Line<AtomicU64>,
+    /// The next position to receive.
+    head: Line<AtomicU64>,
+    /// Bumped and woken when a value lands in a slot a receiver waits on.
+    recv_event: Line<AtomicU32>,
+    /// Bumped and woken when a slot a sender waits on is freed.
+    send_event: Line<AtomicU32>,
+}
+
+// SAFETY: Control is atomics only (and padding), so every bit pattern is
+// valid, it means the same in every process, and all mutation through
+// `&Control` is atomic.
+unsafe impl Payload for Control {}
+
+/// One slot: the value, then its state word. The value comes first so that
+/// it starts on a cache line (the slot is cache-line aligned); a 64-byte
+/// value then fills exactly one line.
+#[repr(C, align(64))]
+pub(crate) struct Slot<T> {
+    value: UnsafeCell<T>,
+    state: AtomicU64,
+}
+
+/// The offset of the value in a slot, for the layout fingerprint.
+pub(crate) const fn value_offset<T>() -> usize {
+    std::mem::offset_of!(Slot<T>, value)
+}
+
+/// The offset of the state word in a slot, for the layout fingerprint.
+pub(crate) const fn state_offset<T>() -> usize {
+    std::mem::offset_of!(Slot<T>, state)
+}
+
+/// Where the slots start, counted from the payload (which starts at
+/// `payload_at` in the page-aligned mapping), and the payload's length for
+/// `capacity` slots; `None` on overflow or an alignment above a page.
+pub(crate) fn geometry<T>(payload_at: usize, capacity: usize) -> Option<(usize, usize)> {
+    let align = align_of::<Slot<T>>();
+    if align > 4096 {
+        return None;
+    }
+    let slots_at = (payload_at + size_of::<Control>()).next_multiple_of(align) - payload_at;
+    let len = size_of::<Slot<T>>()
+        .checked_mul(capacity)?
+        .checked_add(slots_at)?;
+    Some((slots_at, len))
+}
+
+/// Why an attempt did not send (or receive).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Step {
+    /// Full (for a sender) or empty (for a receiver): nothing to do until the
+    /// other side moves. `slot`/`state` are what to mark before sleeping.
+    Blocked { slot: usize, state: u64 },
+    /// A claim of `pid` on position `pos` is in the way: wait for it to end,
+    /// or [`recover`](Ring::recover) it if `pid` is dead.
+    Claimed {
+        slot: usize,
+        state: u64,
+        pos: u64,
+        pid: u32,
+    },
+}
+
+/// The ring of a mapped channel: the control block and the slots.
+pub(crate) struct Ring<T> {
+    slots: NonNull<Slot<T>>,
+    capacity: u64,
+    region: Region<Control>,
+    _values: PhantomData<T>,
+}
+
+// SAFETY: a Ring is a mapping (Region, itself Send + Sync) and a pointer
+// into it, with no thread affinity. Every access through `&Ring` is either
+// atomic (states, hints, futex words) or a copy of a value into or out of a
+// slot that this thread has claimed with a compare-and-swap, which no other
+// thread of any process touches until the claim is released. T: ShmSafe
+// values hold nothing tied to a thread or a process, so moving them between
+// threads (and processes) through the ring is sound.
+unsafe impl<T: crate::ShmSafe> Send for Ring<T> {}
+// SAFETY: as above.
+unsafe impl<T: crate::ShmSafe> Sync for Ring<T> {}
+
+/// Where the payload starts in the object (as `Spec::new::<Control>` puts it).
+pub(crate) const PAYLOAD_AT: usize = HEADER_LEN.next_multiple_of(align_of::<Control>());
+
+impl<T: crate::ShmSafe> Ring<T> {
+    /// The ring in an established channel object of `capacity` slots, or
+    /// `None` if the mapping is too short for them (or `capacity` is 0).
+    ///
+    /// A fresh object is all zeros, which is the empty ring: the hints at
+    /// 0 and slot `i` in state `FREE(i)` (states store the position of the
+    /// slot's lap, `pos - i`, see [`Ring::base`]).
+    pub(crate) fn new(region: Region<Control>, capacity: usize) -> Option<Ring<T>> {
+        let (slots_at, len) = geometry::<T>(PAYLOAD_AT, capacity)?;
+        if capacity == 0 || capacity > MAX_CAPACITY || region.payload_len() < len {
+            return None;
+        }
+        // SAFETY: `slots_at + capacity * size_of::<Slot<T>>() = len` bytes
+        // fit in the payload (checked above), so the pointer stays inside
+        // the mapping, which `region` keeps alive as long as the Ring.
+        let slots = unsafe { region.payload_ptr().add(slots_at) }.cast();
+        Some(Ring {
+            slots,
+            capacity: capacity as u64,
+            region,
+            _values: PhantomData,
+        })
+    }
+
+    fn control(&self) -> &Control {
+        self.region.payload()
+    }
+
+    /// The position of `pos`'s lap in its slot, `pos - pos % capacity`:
+    /// what states store, so that an all-zero slot `i` is `FREE(i)`.
+    #[inline]
+    fn base(&self, pos: u64) -> u64 {
+        pos - pos % self.capacity
+    }
+
+    fn slot_at(&self, i: usize) -> &Slot<T> {
+        debug_assert!((i as u64) < self.capacity);
+        // SAFETY: `i < capacity` (every caller reduces modulo capacity), so
+        // the slot is inside the mapping (Ring::new), aligned (`geometry`),
+        // and a valid Slot (zeros or states we wrote, and a ShmSafe value);
+        // `&Slot` only exposes the atomic state, the value is reached
+        // through `UnsafeCell::get` under a claim.
+        unsafe { self.slots.add(i).as_ref() }
+    }
+
+    /// Whether the hints say a value may be waiting: what a polling
+    /// receiver reads instead of the slot, so that it does not pull the
+    /// slot's cache line away from the sender writing it.
+    #[inline]
+    pub(crate) fn may_recv(&self) -> bool {
+        let c = self.control();
+        c.tail.0.load(Ordering::Relaxed) != c.head.0.load(Ordering::Relaxed)
+    }
+
+    /// Whether the hints say a slot may be free, for a polling sender.
+    #[inline]
+    pub(crate) fn may_send(&self) -> bool {
+        let c = self.control();
+        let tail = c.tail.0.load(Ordering::Relaxed);
+        tail.wrapping_sub(c.head.0.load(Ordering::Relaxed)) < self.capacity
+    }
+
+    /// The number of values waiting now (from the hints).
+    pub(crate) fn len(&self) -> usize {
+        let c = self.control();
+        let head = c.head.0.load(Ordering::Acquire);
+        let tail = c.tail.0.load(Ordering::Acquire);
+        tail.saturating_sub(head).min(self.capacity) as usize
+    }
+
+    /// One attempt to claim the next position for sending, as process `me`.
+    #[inline]
+    pub(crate) fn claim_send(&self, me: u32) -> Result<SendClaim<'_, T>, Step> {
+        let c = self.control();
+        let cap = self.capacity as i64;
+        loop {
+            let pos = c.tail.0.load(Ordering::Acquire);
+            let i = (pos % self.capacity) as usize;
+            let base = pos - i as u64;
+            let slot = self.slot_at(i);
+            let s = slot.state.load(Ordering::Acquire);
+            match decode(s, base) {
+                State::Free { rel: 0, waiter } => {
+                    if slot
+                        .state
+                        .compare_exchange_weak(
+                            s,
+                            claim_state(WRITING, base, me),
+                            Ordering::Acquire,
+                            Ordering::Relaxed,
+                        )
+                        .is_err()
+                    {
+                        continue;
+                    }
+                    Self::help(&c.tail.0, pos);
+                    return Ok(SendClaim {
+                        ring: self,
+                        slot,
+                        base,
+                        waiter,
+                    });
+                }
+                State::Full { rel, .. } if rel == -cap => {
+                    return Err(Step::Blocked { slot: i, state: s });
+                }
+                State::Writing { rel, pid } | State::Reading { rel, pid } if rel == -cap => {
+                    return Err(Step::Claimed {
+                        slot: i,
+                        state: s,
+                        pos: pos.wrapping_sub(self.capacity),
+                        pid,
+                    });
+                }
+                State::Free { rel, .. }
+                | State::Full { rel, .. }
+                | State::Writing { rel, .. }
+                | State::Reading { rel, .. }
+                    if rel >= 0 =>
+                {
+                    // Position `pos` is taken: move the hint on.
+                    Self::help(&c.tail.0, pos);
+                }
+                // A state older than the hint: the slot was read before
+                // the hint; read both again.
+                _ => std::hint::spin_loop(),
+            }
+        }
+    }
+
+    /// One attempt to claim the next value for receiving, as process `me`.
+    #[inline]
+    pub(crate) fn claim_recv(&self, me: u32) -> Result<RecvClaim<'_, T>, Step> {
+        let c = self.control();
+        let cap = self.capacity as i64;
+        loop {
+            let pos = c.head.0.load(Ordering::Acquire);
+            let i = (pos % self.capacity) as usize;
+            let base = pos - i as u64;
+            let slot = self.slot_at(i);
+            let s = slot.state.load(Ordering::Acquire);
+            match decode(s, base) {
+                State::Full { rel: 0, waiter } => {
+                    if slot
+                        .state
+                        .compare_exchange_weak(
+                            s,
+                            claim_state(READING, base, me),
+                            Ordering::Acquire,
+                            Ordering::Relaxed,
+                        )
+                        .is_err()
+                    {
+                        continue;
+                    }
+                    Self::help(&c.head.0, pos);
+                    return Ok(RecvClaim {
+                        ring: self,
+                        slot,
+                        base,
+                        waiter,
+                    });
+                }
+                State::Free { rel: 0, .. } => return Err(Step::Blocked { slot: i, state: s }),
+                State::Writing { rel: 0, pid } => {
+                    return Err(Step::Claimed {
+                        slot: i,
+                        state: s,
+                        pos,
+                        pid,
+                    });
+                }
+                State::Reading { rel, pid } if rel == -cap => {
+                    return Err(Step::Claimed {
+                        slot: i,
+                        state: s,
+                        pos: pos.wrapping_sub(self.capacity),
+                        pid,
+                    });
+                }
+                // Position `pos` was taken (and maybe skipped): move on.
+                State::Free { rel, .. } if rel >= cap => Self::help(&c.head.0, pos),
+                State::Reading { rel, .. } if rel >= 0 => Self::help(&c.head.0, pos),
+                State::Full { rel, .. } | State::Writing { rel, .. } if rel > 0 => {
+                    Self::help(&c.head.0, pos);
+                }
+                _ => std::hint::spin_loop(),
+            }
+        }
+    }
+
+    /// Ends a claim by skipping its position: the slot becomes free for
+    /// the next lap, and every sleeper looks again.
+    fn skip(&self, slot: &Slot<T>, base: u64) {
+        slot.state
+            .store(open_state(FREE, base + self.capacity), Ordering::Release);
+        wake(&self.control().send_event.0);
+        wake(&self.control().recv_event.0);
+    }
+
+    /// Moves the hint `hint` from `pos` to `pos + 1`, unless someone did.
+    #[inline]
+    fn help(hint: &AtomicU64, pos: u64) {
+        let _ = hint.compare_exchange(pos, pos + 1, Ordering::AcqRel, Ordering::Relaxed);
+    }
+
+    /// Marks the state `state` of slot `slot` as waited on (a sleeper is
+    /// about to sleep until it ends). False if the state has changed
+    /// meanwhile: look again before sleeping.
+    pub(crate) fn mark_waiter(&self, slot: usize, state: u64) -> bool {
+        if state & WAITER != 0 {
+            return self.slot_at(slot).state.load(Ordering::Acquire) == state;
+        }
+        self.slot_at(slot)
+            .state
+            .compare_exchange(state, state | WAITER, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+
+    /// Replaces the claim `state` on position `pos` of slot `slot` by
+    /// `FREE(pos + capacity)`, skipping the position. The caller has seen
+    /// the claimant dead. False if the state changed meanwhile.
+    pub(crate) fn recover(&self, slot: usize, state: u64, pos: u64) -> bool {
+        let recovered = self
+            .slot_at(slot)
+            .state
+            .compare_exchange(
+                state,
+                open_state(FREE, self.base(pos) + self.capacity),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
+            .is_ok();
+        if recovered {
+            // Senders may wait for this slot; receivers for a later one.
+            wake(&self.control().send_event.0);
+            wake(&self.control().recv_event.0);
+        }
+        recovered
+    }
+
+    /// The futex word receivers sleep on.
+    pub(crate) fn recv_event(&self) -> &AtomicU32 {
+        &self.control().recv_event.0
+    }
+
+    /// The futex word senders sleep on.
+    pub(crate) fn send_event(&self) -> &AtomicU32 {
+        &self.control().send_event.0
+    }
+}
+
+/// This thread's claim on a position to send: the slot is ours until the
+/// claim is committed (the value is published) or dropped (the position is
+/// skipped, as if this process had died).
+pub(crate) struct SendClaim<'a, T: crate::ShmSafe> {
+    ring: &'a Ring<T>,
+    slot: &'a Slot<T>,
+    base: u64,
+    /// A receiver sleeps until this position is published.
+    waiter: bool,
+}
+
+impl<T: crate::ShmSafe> SendClaim<'_, T> {
+    /// Moves `value` into the slot, not dropping the bytes that were there.
+    #[inline]
+    pub(crate) fn write(&mut self, value: T) {
+        // SAFETY: the claim (a compare-and-swap to WRITING(base, our pid)
+        // in `claim_send`) keeps every other thread of every process away
+        // from the value until the state changes, which only `commit`, Drop
+        // or a recovery after this process died does; the slot is aligned
+        // for T (`geometry`).
+        unsafe { self.slot.value.get().write(value) };
+    }
+
+    /// The slot's value, to fill in place. It holds the bytes of an earlier
+    /// value (a valid T, already received): assigning to it drops them.
+    pub(crate) fn value_mut(&mut self) -> &mut T {
+        // SAFETY: as in `write`; the bytes are a valid T (ShmSafe: every bit
+        // pattern is), and the reference borrows the claim, so it ends
+        // before the claim is committed or dropped.
+        unsafe { &mut *self.slot.value.get() }
+    }
+
+    /// Publishes the value: `FULL(pos)`, and a wake-up if a receiver sleeps.
+    #[inline]
+    pub(crate) fn commit(self) {
+        let this = std::mem::ManuallyDrop::new(self);
+        this.slot
+            .state
+            .store(open_state(FULL, this.base), Ordering::Release);
+        if this.waiter {
+            wake(&this.ring.control().recv_event.0);
+        }
+    }
+}
+
+impl<T: crate::ShmSafe> Drop for SendClaim<'_, T> {
+    fn drop(&mut self) {
+        self.ring.skip(self.slot, self.base);
+    }
+}
+
+/// This thread's claim on a value to receive: the slot is ours until the
+/// claim is dropped (the slot is freed).
+pub(crate) struct RecvClaim<'a, T: crate::ShmSafe> {
+    ring: &'a Ring<T>,
+    slot: &'a Slot<T>,
+    base: u64,
+    /// A sender sleeps until this slot is freed.
+    waiter: bool,
+}
+
+impl<T: crate::ShmSafe> RecvClaim<'_, T> {
+    /// The value, in place.
+    pub(crate) fn value(&self) -> &T {
+        // SAFETY: the claim (a compare-and-swap from FULL(base), read with
+        // acquire, to READING(base, our pid)) orders the sender's write of
+        // the value before this read and keeps every other thread away
+        // until Drop frees the slot; every bit pattern is a valid T.
+        unsafe { &*self.slot.value.get() }
+    }
+
+    /// Moves the value out and frees the slot.
+    #[inline]
+    pub(crate) fn take(self) -> T {
+        // SAFETY: as in `value`; ownership of the value moves out of the
+        // slot, which is freed right after and never reads it again.
+        unsafe { self.slot.value.get().read() }
+    }
+}
+
+impl<T: crate::ShmSafe> Drop for RecvClaim<'_, T> {
+    #[inline]
+    fn drop(&mut self) {
+        self.slot.state.store(
+            open_state(FREE, self.base + self.ring.capacity),
+            Ordering::Release,
+        );
+        if self.waiter {
+            wake(&self.ring.control().send_event.0);
+        }
+    }
+}
+
+/// Bumps the futex word `event` and wakes everyone sleeping on it.
+///
+/// Why no wake-up is lost: a sleeper loads `event` (acquire), then sets the
+/// waiter bit on a slot state with a compare-and-swap, then sleeps with
+/// `futex(FUTEX_WAIT, loaded value)`. The claimant whose compare-and-swap on
+/// that state reads the bit calls this afterwards. Its increment cannot be
+/// the value the sleeper loaded (that would order the claim before the
+/// sleeper's compare-and-swap, which the claim read), so the kernel either
+/// sees a changed word and returns at once, or finds the sleeper queued.
+fn wake(event: &AtomicU32) {
+    event.fetch_add(1, Ordering::Release);
+    futex_wake(event);
+}
+
+/// Sleeps while `event` holds `expected`, at most `timeout`; returns on a
+/// wake-up, a signal, a timeout or a changed word alike (the caller looks
+/// again).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) fn futex_wait(event: &AtomicU32, expected: u32, timeout: Duration) {
+    let ts = libc::timespec {
+        tv_sec: timeout.as_secs().min(i32::MAX as u64) as libc::time_t,
+        tv_nsec: timeout.subsec_nanos() as _,
+    };
+    // SAFETY: `event` is a live, aligned u32 in a MAP_SHARED mapping (no
+    // FUTEX_PRIVATE_FLAG: waiters and wakers are in different processes);
+    // `ts` is a valid relative timeout that outlives the call; the unused
+    // arguments are ignored by FUTEX_WAIT. Any error (EAGAIN: the word
+    // changed, EINTR, ETIMEDOUT) means "look again".
+    unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            event.as_ptr(),
+            libc::FUTEX_WAIT,
+            expected,
+            &raw const ts,
+            std::ptr::null::<u32>(),
+            0u32,
+        )
+    };
+}
+
+/// `futex(FUTEX_WAKE, all)` on `event`.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn futex_wake(event: &AtomicU32) {
+    // SAFETY: `event` is a live, aligned u32 in a shared mapping; FUTEX_WAKE
+    // only reads the address to find the waiters.
+    unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            event.as_ptr(),
+            libc::FUTEX_WAKE,
+            i32::MAX,
+            std::ptr::null::<libc::timespec>(),
+            std::ptr::null::<u32>(),
+            0u32,
+        )
+    };
+}
+
+/// Without futexes, sleepers poll: a short sleep, bounded by `timeout`.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+pub(crate) fn futex_wait(_event: &AtomicU32, _expected: u32, timeout: Duration) {
+    std::thread::sleep(timeout.min(Duration::from_micros(200)));
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn futex_wake(_event: &AtomicU32) {}
+
+/// This process's pid, cached (`getpid` is a system call with glibc ≥ 2.25)
+/// and reset in the child of a `fork`.
+pub(crate) fn my_pid() -> u32 {
+    static PID: AtomicU32 = AtomicU32::new(0);
+    static AT_FORK: std::sync::Once = std::sync::Once::new();
+    extern "C" fn forget() {
+        PID.store(0, Ordering::Relaxed);
+    }
+    let pid = PID.load(Ordering::Relaxed);
+    if pid != 0 {
+        return pid;
+    }
+    AT_FORK.call_once(|| {
+        // SAFETY: `forget` is a valid extern "C" fn that only stores to an
+        // atomic, which is async-signal-safe, as a fork handler must be.
+        unsafe { libc::pthread_atfork(None, None, Some(forget)) };
+    });
+    let pid = std::process::id();
+    PID.store(pid, Ordering::Relaxed);
+    pid
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_round_trip() {
+        let s = claim_state(WRITING, 1 << 41 | 5, 4_194_303);
+        match decode(s, 5) {
+            State::Writing { rel, pid } => {
+                assert_eq!(rel, 0);
+                assert_eq!(pid, 4_194_303);
+            }
+            other => panic!("{other:?}"),
+        }
+        match decode(claim_state(READING, 3, 7), 11) {
+            State::Reading { rel, pid } => assert_eq!((rel, pid), (-8, 7)),
+            other => panic!("{other:?}"),
+        }
+        match decode(open_state(FULL, 100) | WAITER, 108) {
+            State::Full { rel, waiter } => assert_eq!((rel, waiter), (-8, true)),
+            other => panic!("{other:?}"),
+        }
+        match decode(open_state(FREE, 9), 1) {
+            State::Free { rel, waiter } => assert_eq!((rel, waiter), (8, false)),
+            other => panic!("{other:?}"),
+        }
+    }
+}
