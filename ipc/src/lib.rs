@@ -39,6 +39,7 @@ pub mod consts;
 mod critical;
 mod deadline;
 mod error;
+pub mod inspect;
 #[cfg(any(target_os = "linux", target_os = "android"))]
 mod mq;
 pub mod name;

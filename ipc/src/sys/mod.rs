@@ -7,6 +7,7 @@
 
 use std::ffi::{CStr, c_int};
 
+pub(crate) mod inspect;
 #[cfg(any(target_os = "linux", target_os = "android"))]
 pub(crate) mod mq;
 pub(crate) mod mutex;
