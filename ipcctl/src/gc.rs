@@ -51,10 +51,7 @@ pub(crate) fn run(args: &GcArgs) -> Result<(), Failure> {
     let (list, warnings) = objects::list(&kinds, args.prefix.as_deref());
     let candidates: Vec<Object> = list
         .into_iter()
-        .filter(|o| {
-            args.older_than
-                .is_none_or(|d| o.age_seconds >= d.as_secs())
-        })
+        .filter(|o| args.older_than.is_none_or(|d| o.age_seconds >= d.as_secs()))
         .collect();
     let users = Users::scan();
     let style = Style::stdout();
@@ -87,9 +84,9 @@ pub(crate) fn run(args: &GcArgs) -> Result<(), Failure> {
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
-            Verdict::Unknown(n) => format!(
-                "cannot tell: {n} processes could not be checked (--strict)"
-            ),
+            Verdict::Unknown(n) => {
+                format!("cannot tell: {n} processes could not be checked (--strict)")
+            }
         };
         let go = matches!(verdict, Verdict::Stale) || args.force;
         if !go {
@@ -128,30 +125,7 @@ pub(crate) fn run(args: &GcArgs) -> Result<(), Failure> {
     }
     let mut warnings = warnings;
     if !users.unreadable.is_empty() {
-        let named: Vec<String> = users
-            .unreadable
-            .iter()
-            .take(5)
-            .map(|p| match objects::command_of(*p) {
-                Some(c) => format!("pid {p} ({c})"),
-                None => format!("pid {p}"),
-            })
-            .collect();
-        warnings.push(format!(
-            "cannot tell what {} process{} ha{} open: {}{}; their descriptors or maps \
-             are unreadable to this user (root sees more), so an object only they use \
-             would look stale{}",
-            users.unreadable.len(),
-            if users.unreadable.len() == 1 { "" } else { "es" },
-            if users.unreadable.len() == 1 { "s" } else { "ve" },
-            named.join(", "),
-            if users.unreadable.len() > 5 { ", ..." } else { "" },
-            if args.strict {
-                "; --strict keeps every object"
-            } else {
-                "; --strict keeps every object then"
-            }
-        ));
+        warnings.push(unreadable_note(&users, args.strict));
     }
     crate::show::warn_all(&warnings);
     match failed {
@@ -161,4 +135,32 @@ pub(crate) fn run(args: &GcArgs) -> Result<(), Failure> {
         }),
         None => Ok(()),
     }
+}
+
+/// The note on the processes whose descriptors or maps could not be read.
+fn unreadable_note(users: &Users, strict: bool) -> String {
+    let n = users.unreadable.len();
+    let named: Vec<String> = users
+        .unreadable
+        .iter()
+        .take(5)
+        .map(|p| match objects::command_of(*p) {
+            Some(c) => format!("pid {p} ({c})"),
+            None => format!("pid {p}"),
+        })
+        .collect();
+    format!(
+        "cannot tell what {n} process{} ha{} open: {}{}; their descriptors or maps \
+         are unreadable to this user (root sees more), so an object only they use \
+         would look stale{}",
+        if n == 1 { "" } else { "es" },
+        if n == 1 { "s" } else { "ve" },
+        named.join(", "),
+        if n > 5 { ", ..." } else { "" },
+        if strict {
+            "; --strict kept every object"
+        } else {
+            "; --strict keeps every object then"
+        }
+    )
 }

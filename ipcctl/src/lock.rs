@@ -40,7 +40,7 @@ pub(crate) struct LockArgs {
 
 /// Waits for the lock, runs the command, releases the lock, and returns the
 /// command's exit code.
-pub(crate) fn run(args: LockArgs) -> Result<u8, Failure> {
+pub(crate) fn run(args: &LockArgs) -> Result<u8, Failure> {
     crate::check_name(&args.name)?;
     if args.semaphore {
         let sem = ipc::Semaphore::options()
@@ -53,7 +53,7 @@ pub(crate) fn run(args: LockArgs) -> Result<u8, Failure> {
             Some(t) => sem.lock_timeout(t),
             None => sem.lock(),
         }
-        .map_err(|e| busy(&e, &args, Kind::Sem))?;
+        .map_err(|e| busy(&e, args, Kind::Sem))?;
         let code = run_command(&args.command);
         drop(guard);
         code
@@ -67,7 +67,7 @@ pub(crate) fn run(args: LockArgs) -> Result<u8, Failure> {
             Some(t) => mutex.lock_timeout(t),
             None => mutex.lock(),
         }
-        .map_err(|e| busy(&e, &args, Kind::Shm))?;
+        .map_err(|e| busy(&e, args, Kind::Shm))?;
         if guard.recovered() {
             eprintln!(
                 "ipcctl: the previous holder of {} died holding it; the lock was recovered",

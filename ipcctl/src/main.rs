@@ -184,7 +184,7 @@ pub(crate) fn mode(s: &str) -> Result<u32, String> {
         .ok_or_else(|| format!("`{s}` is not a mode; write it in octal, like 600 or 0o640"))
 }
 
-fn ls(args: &LsArgs) -> Result<(), Failure> {
+fn ls(args: &LsArgs) {
     let kinds: Vec<Kind> = match args.kind {
         KindFilter::Sem => vec![Kind::Sem],
         KindFilter::Shm => vec![Kind::Shm],
@@ -197,7 +197,6 @@ fn ls(args: &LsArgs) -> Result<(), Failure> {
     } else {
         show::table(&list, &warnings);
     }
-    Ok(())
 }
 
 fn stat(name: &str, kind: Option<Kind>, json: bool) -> Result<(), Failure> {
@@ -312,14 +311,17 @@ pub(crate) fn rm_failure(err: &ipc::Error, kind: Kind, name: &str) -> Failure {
 
 fn run(cli: Cli) -> Result<u8, Failure> {
     match cli.command {
-        Command::Ls(args) => ls(&args).map(|()| 0),
+        Command::Ls(args) => {
+            ls(&args);
+            Ok(0)
+        }
         Command::Stat { name, kind, json } => stat(&name, kind, json).map(|()| 0),
         Command::Rm { names, kind } => rm(&names, kind).map(|()| 0),
         Command::Gc(args) => gc::run(&args).map(|()| 0),
         Command::Sem(c) => ops::sem(c).map(|()| 0),
         Command::Mq(c) => ops::mq(c).map(|()| 0),
         Command::Shm(c) => ops::shm(c).map(|()| 0),
-        Command::Lock(args) => lock::run(args),
+        Command::Lock(args) => lock::run(&args),
     }
 }
 

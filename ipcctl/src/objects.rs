@@ -231,10 +231,7 @@ pub(crate) fn list(kinds: &[Kind], prefix: Option<&str>) -> (Vec<Object>, Vec<St
             Ok(entries) => {
                 for entry in entries.flatten() {
                     let Ok(file) = entry.file_name().into_string() else {
-                        warnings.push(format!(
-                            "{}: not UTF-8, skipped",
-                            entry.path().display()
-                        ));
+                        warnings.push(format!("{}: not UTF-8, skipped", entry.path().display()));
                         continue;
                     };
                     let (kind, name) = match file.strip_prefix("sem.") {
@@ -344,8 +341,8 @@ pub(crate) fn describe(kind: Kind, name: &str) -> Option<Object> {
         o.owner = user_name(meta.uid());
         o.mode = format!("{:04o}", meta.mode() & 0o7777);
         o.ctime = meta.ctime();
-        let changed = SystemTime::UNIX_EPOCH
-            + Duration::from_secs(u64::try_from(meta.ctime()).unwrap_or(0));
+        let changed =
+            SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(meta.ctime()).unwrap_or(0));
         o.age_seconds = SystemTime::now()
             .duration_since(changed)
             .unwrap_or_default()

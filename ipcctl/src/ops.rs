@@ -130,7 +130,8 @@ pub(crate) fn sem(cmd: SemCommand) -> Result<(), Failure> {
         }
         SemCommand::Post { name } => {
             let s = sem_open(&name)?;
-            s.release().map_err(|e| Failure::ipc(&e, Kind::Sem, &name))?;
+            s.release()
+                .map_err(|e| Failure::ipc(&e, Kind::Sem, &name))?;
         }
         SemCommand::Wait { name, timeout } => {
             let s = sem_open(&name)?;

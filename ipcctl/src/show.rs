@@ -88,7 +88,10 @@ fn type_cell(o: &Object) -> String {
 }
 
 fn holder_cell(o: &Object) -> String {
-    o.typed.as_ref().and_then(|t| t.holder()).unwrap_or_else(|| "-".into())
+    o.typed
+        .as_ref()
+        .and_then(crate::objects::Typed::holder)
+        .unwrap_or_else(|| "-".into())
 }
 
 /// Prints `objects` as an aligned table, then the warnings on stderr.
@@ -195,7 +198,10 @@ pub(crate) fn stat(o: &Object) {
         lines.push(("max message size", format!("{s} bytes")));
     }
     if let Some(t) = &o.typed {
-        lines.push(("typed", format!("ipc {} (format {})", t.kind, t.format_version)));
+        lines.push((
+            "typed",
+            format!("ipc {} (format {})", t.kind, t.format_version),
+        ));
         lines.push(("layout", t.layout.clone()));
         let state = match t.init_pid {
             Some(pid) => format!("{} (by pid {pid})", t.state),

@@ -61,7 +61,13 @@ fn ls_and_stat_show_ipc_objects() {
     let typed = &find(&objects, "shm", &shared_name)["typed"];
     assert_eq!(typed["kind"], "Shared");
     assert_eq!(typed["state"], "ready");
-    assert_eq!(typed["layout"], format!("{:#018x}", <std::sync::atomic::AtomicU64 as ShmSafe>::LAYOUT));
+    assert_eq!(
+        typed["layout"],
+        format!(
+            "{:#018x}",
+            <std::sync::atomic::AtomicU64 as ShmSafe>::LAYOUT
+        )
+    );
     assert_eq!(typed["init_pid"], std::process::id());
     let typed = &find(&objects, "shm", &mutex_name)["typed"];
     assert_eq!(typed["kind"], "Mutex");
@@ -96,7 +102,11 @@ fn ls_and_stat_show_ipc_objects() {
     assert_eq!(mq.current_messages().unwrap(), 2);
 
     let run = expect(0, &["stat", &sem_name]);
-    assert!(run.stdout.contains("value:") && run.stdout.contains('3'), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("value:") && run.stdout.contains('3'),
+        "{}",
+        run.stdout
+    );
     let run = expect(0, &["stat", &mq_name]);
     assert!(run.stdout.contains("messages:"), "{}", run.stdout);
     let run = expect(0, &["stat", &mutex_name]);
@@ -148,26 +158,42 @@ q.send('a'); q.send('b', priority=3); q.send('c')",
     assert_eq!(sem["mode"], "0604");
     assert_eq!(find(&objects, "shm", &py_shm)["size"], 8192);
     let q = find(&objects, "mq", &py_mq);
-    assert_eq!((&q["depth"], &q["max_messages"], &q["max_message_size"]), (&3.into(), &4.into(), &64.into()));
+    assert_eq!(
+        (&q["depth"], &q["max_messages"], &q["max_message_size"]),
+        (&3.into(), &4.into(), &64.into())
+    );
     assert_eq!(find(&objects, "sem", &c_sem)["value"], 5);
     let shm = find(&objects, "shm", &c_shm);
     assert_eq!(shm["size"], 5000);
     assert!(shm.get("typed").is_none());
     let q = find(&objects, "mq", &c_mq);
-    assert_eq!((&q["depth"], &q["max_messages"], &q["max_message_size"]), (&1.into(), &3.into(), &32.into()));
+    assert_eq!(
+        (&q["depth"], &q["max_messages"], &q["max_message_size"]),
+        (&1.into(), &3.into(), &32.into())
+    );
 
     // ipcctl's operations reach Python's objects, and Python sees ipcctl's.
     expect(0, &["sem", "post", &py_sem]);
-    assert_eq!(py(python, "print(p.Semaphore(args[0]).value)", &[&py_sem]), "3");
+    assert_eq!(
+        py(python, "print(p.Semaphore(args[0]).value)", &[&py_sem]),
+        "3"
+    );
     assert_eq!(expect(0, &["sem", "value", &py_sem]).stdout.trim(), "3");
     let run = expect(0, &["mq", "recv", "--priority", &py_mq]);
     assert_eq!(run.stdout, "3 b");
     expect(0, &["mq", "send", "--priority", "9", &py_mq, "from ipcctl"]);
     assert_eq!(
-        py(python, "m, prio = p.MessageQueue(args[0]).receive(); print(m.decode(), prio)", &[&py_mq]),
+        py(
+            python,
+            "m, prio = p.MessageQueue(args[0]).receive(); print(m.decode(), prio)",
+            &[&py_mq]
+        ),
         "from ipcctl 9"
     );
-    assert_eq!(expect(0, &["shm", "cat", "--length", "6", &c_shm]).stdout, "from c");
+    assert_eq!(
+        expect(0, &["shm", "cat", "--length", "6", &c_shm]).stdout,
+        "from c"
+    );
 }
 
 /// gc: the dry run removes nothing; `--yes` removes exactly the objects no
@@ -175,6 +201,7 @@ q.send('a'); q.send('b', priority=3); q.send('c')",
 /// those that this process, a Python process and a C waiter have open;
 /// `--older-than` keeps young objects; `--force` removes the rest.
 #[test]
+#[allow(clippy::too_many_lines)] // one scenario: twelve objects, four gc runs
 fn gc_removes_only_stale_objects() {
     let Some(python) = python() else { return };
     let Some(peer) = c_peer(env!("CARGO_TARGET_TMPDIR")) else {
@@ -188,11 +215,24 @@ fn gc_removes_only_stale_objects() {
     let stale_py = p.name("stale-py", Kind::SharedMemory);
     let stale_c = p.name("stale-c", Kind::Semaphore);
     let stale_mutex = p.name("stale-mutex", Kind::SharedMemory);
-    Semaphore::create_new(&stale_sem, 1).unwrap().close().unwrap();
-    SharedMemory::create_new(&stale_shm, 100).unwrap().close().unwrap();
-    MessageQueue::create_new(&stale_mq).unwrap().close().unwrap();
+    Semaphore::create_new(&stale_sem, 1)
+        .unwrap()
+        .close()
+        .unwrap();
+    SharedMemory::create_new(&stale_shm, 100)
+        .unwrap()
+        .close()
+        .unwrap();
+    MessageQueue::create_new(&stale_mq)
+        .unwrap()
+        .close()
+        .unwrap();
     drop(Mutex::<u64>::create_new(&stale_mutex).unwrap());
-    py(python, "p.SharedMemory(args[0], p.O_CREX, size=64).close_fd()", &[&stale_py]);
+    py(
+        python,
+        "p.SharedMemory(args[0], p.O_CREX, size=64).close_fd()",
+        &[&stale_py],
+    );
     assert!(c(peer, &["sem-create", &stale_c, "0"]).0);
     // In use: open in this process (shm by descriptor, semaphore and mutex
     // by mapping), in Python (queue, semaphore) and in C (a waiter).
@@ -239,25 +279,47 @@ print('ready'); sys.stdin.read()",
     let all_exist = |set: &[(&str, &Name)]| set.iter().all(|(k, n)| exists(k, n));
 
     let run = expect(0, &["gc", "--prefix", &p.0]);
-    assert!(all_exist(&stale) && all_exist(&used), "the dry run removed something");
+    assert!(
+        all_exist(&stale) && all_exist(&used),
+        "the dry run removed something"
+    );
     for (_, n) in stale {
         let line = run.stdout.lines().find(|l| l.contains(&**n)).unwrap();
         assert!(line.starts_with("would remove"), "{line}");
     }
     for (_, n) in used {
         let line = run.stdout.lines().find(|l| l.contains(&**n)).unwrap();
-        assert!(line.starts_with("keep") && line.contains("open by pid"), "{line}");
+        assert!(
+            line.starts_with("keep") && line.contains("open by pid"),
+            "{line}"
+        );
     }
-    assert!(run.stdout.contains("6 of 12 objects would be removed"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("6 of 12 objects would be removed"),
+        "{}",
+        run.stdout
+    );
 
     expect(0, &["gc", "--prefix", &p.0, "--older-than", "1h", "--yes"]);
-    assert!(all_exist(&stale) && all_exist(&used), "--older-than 1h removed a young object");
+    assert!(
+        all_exist(&stale) && all_exist(&used),
+        "--older-than 1h removed a young object"
+    );
 
     let run = expect(0, &["gc", "--prefix", &p.0, "--yes"]);
     for (k, n) in stale {
-        assert!(!exists(k, n), "stale {k} {} was kept:\n{}", &**n, run.stdout);
+        assert!(
+            !exists(k, n),
+            "stale {k} {} was kept:\n{}",
+            &**n,
+            run.stdout
+        );
     }
-    assert!(all_exist(&used), "an object in use was removed:\n{}", run.stdout);
+    assert!(
+        all_exist(&used),
+        "an object in use was removed:\n{}",
+        run.stdout
+    );
     // The holders still work.
     sem.release().unwrap();
     drop(mutex.lock().unwrap());
@@ -285,10 +347,32 @@ fn rm_operations_and_exit_codes() {
 
     expect(0, &["sem", "create", "--value", "0", &s]);
     expect(0, &["sem", "create", &both]);
-    expect(0, &["shm", "write", "--create", "4KiB", "--data", "hi", &both]);
-    expect(0, &["mq", "create", "--max-messages", "2", "--max-message-size", "16", &q]);
-    expect(0, &["shm", "write", "--create", "1KiB", "--offset", "10", "--data", "payload", &m]);
-    assert_eq!(expect(0, &["shm", "cat", "--offset", "10", "--length", "7", &m]).stdout, "payload");
+    expect(
+        0,
+        &["shm", "write", "--create", "4KiB", "--data", "hi", &both],
+    );
+    expect(
+        0,
+        &[
+            "mq",
+            "create",
+            "--max-messages",
+            "2",
+            "--max-message-size",
+            "16",
+            &q,
+        ],
+    );
+    expect(
+        0,
+        &[
+            "shm", "write", "--create", "1KiB", "--offset", "10", "--data", "payload", &m,
+        ],
+    );
+    assert_eq!(
+        expect(0, &["shm", "cat", "--offset", "10", "--length", "7", &m]).stdout,
+        "payload"
+    );
     assert_eq!(SharedMemory::open(&m).unwrap().size().unwrap(), 1024);
 
     // Timeouts are 3, and say what timed out.
@@ -309,7 +393,18 @@ fn rm_operations_and_exit_codes() {
     expect(2, &["frobnicate"]);
     expect(2, &["rm"]);
     expect(2, &["stat", "no-slash"]);
-    expect(2, &["shm", "write", "--data", "too long for it", "--offset", "1020", &m]);
+    expect(
+        2,
+        &[
+            "shm",
+            "write",
+            "--data",
+            "too long for it",
+            "--offset",
+            "1020",
+            &m,
+        ],
+    );
     expect(0, &["--help"]);
 
     // rm: ambiguous, then by kind; missing is 1.
@@ -384,10 +479,8 @@ fn ls_says_when_queues_cannot_be_listed() {
 #[test]
 fn lock_serialises_concurrent_shells() {
     let name = Name::shm("lock-shells");
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
-        "lock-shells.{}",
-        std::process::id()
-    ));
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("lock-shells.{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let counter = dir.join("counter");
     let log = dir.join("log");
@@ -469,7 +562,10 @@ fn lock_after_a_killed_holder_proceeds() {
 fn lock_passes_status_and_forwards_signals() {
     let name = Name::shm("lock-status");
     expect(7, &["lock", &name, "--", "sh", "-c", "exit 7"]);
-    expect(127, &["lock", &name, "--", "/nonexistent/ipcctl-test-command"]);
+    expect(
+        127,
+        &["lock", &name, "--", "/nonexistent/ipcctl-test-command"],
+    );
     expect(2, &["lock", &name]);
 
     let mut run = cmd(&[
@@ -514,10 +610,33 @@ print('held'); sys.stdin.read(); s.release()",
         &[&name],
     );
     assert_eq!(holder.line(), "held");
-    let run = expect(3, &["lock", "--semaphore", "--timeout", "200ms", &name, "--", "true"]);
+    let run = expect(
+        3,
+        &[
+            "lock",
+            "--semaphore",
+            "--timeout",
+            "200ms",
+            &name,
+            "--",
+            "true",
+        ],
+    );
     assert!(run.stderr.contains("busy"), "{}", run.stderr);
     holder.finish();
-    let run = expect(0, &["lock", "--semaphore", "--timeout", "5s", &name, "--", "echo", "ok"]);
+    let run = expect(
+        0,
+        &[
+            "lock",
+            "--semaphore",
+            "--timeout",
+            "5s",
+            &name,
+            "--",
+            "echo",
+            "ok",
+        ],
+    );
     assert_eq!(run.stdout, "ok\n");
     assert_eq!(expect(0, &["sem", "value", &name]).stdout.trim(), "1");
 }

@@ -62,6 +62,7 @@ impl View {
 
     /// A relaxed atomic load of the `u64` at `offset`, or `None` when it is
     /// not 8-aligned or not inside the view.
+    #[allow(clippy::cast_ptr_alignment)] // checked: page-aligned base, offset % 8 == 0
     pub(crate) fn load_u64(&self, offset: usize) -> Option<u64> {
         if !SUPPORTED || offset % 8 != 0 || offset.checked_add(8)? > self.len {
             return None;
@@ -79,6 +80,7 @@ impl View {
 
     /// A relaxed atomic load of the `u32` at `offset`, or `None` when it is
     /// not 4-aligned or not inside the view.
+    #[allow(clippy::cast_ptr_alignment)] // checked: page-aligned base, offset % 4 == 0
     pub(crate) fn load_u32(&self, offset: usize) -> Option<u32> {
         if !SUPPORTED || offset % 4 != 0 || offset.checked_add(4)? > self.len {
             return None;
@@ -163,7 +165,8 @@ pub(crate) fn robust_mutex_kind() -> Option<u32> {
                 return None;
             }
             // SAFETY: pthread_mutex_t is 40 bytes on 64-bit glibc, so the
-            // int at KIND (16) is inside it; `mutex` is initialised (a
+            // int at KIND (16) is inside it, and 4-aligned (the struct is
+            // 8-aligned); `mutex` is initialised (a
             // pthread_mutex_t is a struct of integers, zeroed and then set
             // by pthread_mutex_init) and only this thread can see it.
             let kind = unsafe {
@@ -172,7 +175,7 @@ pub(crate) fn robust_mutex_kind() -> Option<u32> {
                     .cast::<u8>()
                     .add(glibc_mutex::KIND)
                     .cast::<u32>()
-                    .read()
+                    .read_unaligned()
             };
             // SAFETY: the mutex was initialised above and nobody holds it.
             unsafe { libc::pthread_mutex_destroy(mutex.as_mut_ptr()) };

@@ -85,7 +85,10 @@ pub fn ls(prefix: &str) -> (Vec<serde_json::Value>, Vec<String>) {
         .iter()
         .map(|w| w.as_str().unwrap_or_default().to_owned())
         .collect();
-    (doc["objects"].as_array().expect("objects").clone(), warnings)
+    (
+        doc["objects"].as_array().expect("objects").clone(),
+        warnings,
+    )
 }
 
 /// The object of `kind` ("sem", "shm", "mq") named `name` in `objects`.
