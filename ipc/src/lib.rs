@@ -27,7 +27,8 @@
 //! The handles: [`Semaphore`] (with [`SemaphoreGuard`]), [`SharedMemory`]
 //! (with [`Mapping`]) and, on Linux, [`MessageQueue`]; each has an options
 //! builder. [`consts`] holds posix_ipc's constants, [`name`] the rules for
-//! names. `RELIABILITY.md` in the repository lists the guarantees and the
+//! names, [`inspect`] a read-only look at a typed object's header and lock
+//! holder (what the `ipcctl` tool shows). `RELIABILITY.md` in the repository lists the guarantees and the
 //! tests that prove them.
 //!
 //! Names follow the portable rules of [`name`]: `/` then 1 to 251 (semaphores)

@@ -90,7 +90,10 @@ pub(crate) fn run(args: &GcArgs) -> Result<(), Failure> {
         };
         let go = matches!(verdict, Verdict::Stale) || args.force;
         if !go {
-            println!("{}  {what}: {reason}", style.green("keep  "));
+            println!(
+                "{}  {what}: {reason}",
+                style.green(&format!("{:<12}", "keep"))
+            );
             continue;
         }
         remove += 1;
@@ -101,10 +104,13 @@ pub(crate) fn run(args: &GcArgs) -> Result<(), Failure> {
         match crate::unlink(o.kind, &o.name) {
             Ok(()) => {
                 removed += 1;
-                println!("{}  {what}: {reason}", style.red("removed"));
+                println!(
+                    "{}  {what}: {reason}",
+                    style.red(&format!("{:<12}", "removed"))
+                );
             }
             Err(e) if e.kind() == ipc::ErrorKind::NotFound => {
-                println!("gone    {what}: removed by someone else meanwhile");
+                println!("{:<12}  {what}: removed by someone else meanwhile", "gone");
             }
             Err(e) => {
                 let f = crate::rm_failure(&e, o.kind, &o.name);
@@ -151,7 +157,7 @@ fn unreadable_note(users: &Users, strict: bool) -> String {
         .collect();
     format!(
         "cannot tell what {n} process{} ha{} open: {}{}; their descriptors or maps \
-         are unreadable to this user (root sees more), so an object only they use \
+         cannot be read here (other users' processes, unless root), so an object only they use \
          would look stale{}",
         if n == 1 { "" } else { "es" },
         if n == 1 { "s" } else { "ve" },
