@@ -55,7 +55,7 @@ pub struct TypedInfo {
     /// `Shared`, `Mutex` or `Channel`.
     pub kind: TypedKind,
     /// The header's format version (this crate writes
-    /// [`FORMAT_VERSION`](crate::inspect::FORMAT_VERSION)).
+    /// [`FORMAT_VERSION`]).
     pub format_version: u32,
     /// The layout fingerprint of the payload type (`ShmSafe::LAYOUT` of
     /// `T` for a `Shared<T>`; a fingerprint of the mutex and `T` for a

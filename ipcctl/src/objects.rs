@@ -349,6 +349,10 @@ pub(crate) fn describe(kind: Kind, name: &str) -> Option<Object> {
             .as_secs();
         o.dev = meta.dev();
         o.ino = meta.ino();
+    } else {
+        o.notes.push(format!(
+            "owner, mode and age unknown: the mqueue filesystem is not mounted at {MQUEUE_DIR}"
+        ));
     }
     match kind {
         Kind::Sem => {
