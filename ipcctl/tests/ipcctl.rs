@@ -640,3 +640,52 @@ print('held'); sys.stdin.read(); s.release()",
     assert_eq!(run.stdout, "ok\n");
     assert_eq!(expect(0, &["sem", "value", &name]).stdout.trim(), "1");
 }
+
+/// Colours only on a terminal: none through a pipe, some under a pseudo
+/// terminal (`script`), none there either with `NO_COLOR`.
+#[test]
+fn colours_only_on_a_terminal() {
+    let name = Name::sem("colour");
+    let _sem = Semaphore::create_new(&name, 1).unwrap();
+    let bin = env!("CARGO_BIN_EXE_ipcctl");
+    let piped = std::process::Command::new(bin)
+        .args(["ls", "--prefix", &name])
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap();
+    let piped = String::from_utf8_lossy(&piped.stdout);
+    assert!(
+        piped.contains(&*name) && !piped.contains('\x1b'),
+        "{piped:?}"
+    );
+    if !std::path::Path::new("/usr/bin/script").exists() {
+        eprintln!("skipped the terminal half: no script(1) to make a pseudo terminal");
+        return;
+    }
+    let on_tty = |no_color: bool| {
+        let mut cmd = std::process::Command::new("script");
+        cmd.args([
+            "-qec",
+            &format!("{bin} ls --prefix {}", &*name),
+            "/dev/null",
+        ])
+        .stdin(Stdio::null())
+        .env_remove("NO_COLOR");
+        if no_color {
+            cmd.env("NO_COLOR", "1");
+        }
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let coloured = on_tty(false);
+    assert!(
+        coloured.contains(&*name) && coloured.contains("\x1b[1m"),
+        "{coloured:?}"
+    );
+    let plain = on_tty(true);
+    assert!(
+        plain.contains(&*name) && !plain.contains('\x1b'),
+        "{plain:?}"
+    );
+}
