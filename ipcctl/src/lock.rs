@@ -135,9 +135,23 @@ fn run_command(command: &[String]) -> Result<u8, Failure> {
             }
         }
     });
-    let status = child.wait();
+    // Wait for the exit without reaping, so the pid cannot be reused while
+    // the forwarder may still signal it; then stop forwarding, then reap.
+    let waited = loop {
+        match rustix::process::waitid(
+            rustix::process::WaitId::Pid(pid),
+            rustix::process::WaitIdOptions::EXITED | rustix::process::WaitIdOptions::NOWAIT,
+        ) {
+            Err(rustix::io::Errno::INTR) => {}
+            other => break other,
+        }
+    };
     handle.close();
     let _ = forwarder.join();
+    let status = match waited {
+        Ok(_) => child.wait(),
+        Err(e) => Err(e.into()),
+    };
     let status = status.map_err(|e| Failure::error(format!("waiting for `{program}`: {e}")))?;
     Ok(exit_code(status))
 }
