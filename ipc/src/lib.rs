@@ -31,7 +31,8 @@
 //! [`Channel<T>`](Channel) (typed messages between any number of processes,
 //! with [`Sender`] and [`Receiver`]), for `T:` [`ShmSafe`].
 //! [`consts`] holds posix_ipc's constants, [`name`] the rules for
-//! names. `RELIABILITY.md` in the repository lists the guarantees and the
+//! names, [`inspect`] a read-only look at a typed object's header and lock
+//! holder (what the `ipcctl` tool shows). `RELIABILITY.md` in the repository lists the guarantees and the
 //! tests that prove them.
 //!
 //! Names follow the portable rules of [`name`]: `/` then 1 to 251 (semaphores)
@@ -43,6 +44,7 @@ pub mod consts;
 mod critical;
 mod deadline;
 mod error;
+pub mod inspect;
 #[cfg(target_os = "linux")]
 mod mq;
 pub mod name;

@@ -7,6 +7,7 @@
 
 use std::ffi::{CStr, c_int};
 
+pub(crate) mod inspect;
 // Android's C library has no POSIX message queues.
 #[cfg(target_os = "linux")]
 pub(crate) mod mq;

@@ -1,0 +1,691 @@
+//! The real `ipcctl` binary against objects made by `ipc`, by Python's
+//! posix_ipc and by C: what `ls` and `stat` show, what `gc` removes and
+//! keeps, `rm`, the small operations, `lock`, and the exit codes.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::{Kind, Name, Prefix, cmd, exists, expect, find, ipcctl, ls, stat, wait_until};
+use ipc::{MessageQueue, Mutex, Semaphore, Shared, SharedMemory, ShmSafe};
+use ipc_tests::{c, c_peer, py, py_spawn, python};
+
+const LONG: Duration = Duration::from_secs(30);
+
+/// Objects made by `ipc`: kind, owner, mode, size, value, queue depth and
+/// limits, and the typed header (kind, layout fingerprint) of a `Shared`
+/// and a `Mutex`, whose holder is this process while it holds it.
+#[test]
+fn ls_and_stat_show_ipc_objects() {
+    let p = Prefix::new("ls");
+    let sem_name = p.name("sem", Kind::Semaphore);
+    let shm_name = p.name("shm", Kind::SharedMemory);
+    let mq_name = p.name("mq", Kind::MessageQueue);
+    let shared_name = p.name("shared", Kind::SharedMemory);
+    let mutex_name = p.name("mutex", Kind::SharedMemory);
+
+    let _sem = Semaphore::options()
+        .create_new(true)
+        .mode(0o640)
+        .initial_value(3)
+        .open(&sem_name)
+        .unwrap();
+    let _shm = SharedMemory::create_new(&shm_name, 5000).unwrap();
+    let mq = MessageQueue::options()
+        .create_new(true)
+        .max_messages(5)
+        .max_message_size(128)
+        .open(&mq_name)
+        .unwrap();
+    mq.send(b"one", 1).unwrap();
+    mq.send(b"two", 2).unwrap();
+    let shared = Shared::<std::sync::atomic::AtomicU64>::create_new(&shared_name).unwrap();
+    let mutex = Mutex::<[u32; 4]>::create_new(&mutex_name).unwrap();
+
+    let (objects, _) = ls(&p.0);
+    assert_eq!(objects.len(), 5, "{objects:#?}");
+    let sem = find(&objects, "sem", &sem_name);
+    assert_eq!(sem["value"], 3);
+    assert_eq!(sem["mode"], "0640");
+    assert_eq!(sem["uid"], u64::from(my_uid()));
+    let shm = find(&objects, "shm", &shm_name);
+    assert_eq!(shm["size"], 5000);
+    assert_eq!(shm["mode"], "0600");
+    assert!(shm.get("typed").is_none(), "plain shm is not typed: {shm}");
+    let q = find(&objects, "mq", &mq_name);
+    assert_eq!(q["depth"], 2);
+    assert_eq!(q["max_messages"], 5);
+    assert_eq!(q["max_message_size"], 128);
+    let typed = &find(&objects, "shm", &shared_name)["typed"];
+    assert_eq!(typed["kind"], "Shared");
+    assert_eq!(typed["state"], "ready");
+    assert_eq!(
+        typed["layout"],
+        format!(
+            "{:#018x}",
+            <std::sync::atomic::AtomicU64 as ShmSafe>::LAYOUT
+        )
+    );
+    assert_eq!(typed["init_pid"], std::process::id());
+    let typed = &find(&objects, "shm", &mutex_name)["typed"];
+    assert_eq!(typed["kind"], "Mutex");
+    assert_eq!(typed["lock"], "free");
+    // Sorted by name.
+    let names: Vec<&str> = objects.iter().filter_map(|o| o["name"].as_str()).collect();
+    let mut sorted = names.clone();
+    sorted.sort_unstable();
+    assert_eq!(names, sorted);
+
+    {
+        let _guard = mutex.lock().unwrap();
+        let typed = &stat(&mutex_name)[0]["typed"];
+        assert_eq!(typed["lock"], "held");
+        assert_eq!(typed["holder_pid"], std::process::id());
+        // The table says so too, in words.
+        let run = expect(0, &["ls", "--prefix", &p.0]);
+        let line = run
+            .stdout
+            .lines()
+            .find(|l| l.contains(&*mutex_name))
+            .unwrap();
+        assert!(
+            line.contains(&format!("held by pid {}", std::process::id())),
+            "{line}"
+        );
+        assert!(run.stdout.starts_with("KIND"), "{}", run.stdout);
+    }
+    assert_eq!(stat(&mutex_name)[0]["typed"]["lock"], "free");
+    // Inspecting changed nothing.
+    assert_eq!(shared.load(std::sync::atomic::Ordering::Relaxed), 0);
+    assert_eq!(mq.current_messages().unwrap(), 2);
+
+    let run = expect(0, &["stat", &sem_name]);
+    assert!(
+        run.stdout.contains("value:") && run.stdout.contains('3'),
+        "{}",
+        run.stdout
+    );
+    let run = expect(0, &["stat", &mq_name]);
+    assert!(run.stdout.contains("messages:"), "{}", run.stdout);
+    let run = expect(0, &["stat", &mutex_name]);
+    assert!(run.stdout.contains("ipc Mutex"), "{}", run.stdout);
+}
+
+/// The current user's uid, from `/proc/self/status`.
+fn my_uid() -> u32 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap()
+}
+
+/// Objects made by Python's posix_ipc and by C show their real values.
+#[test]
+fn ls_shows_python_and_c_objects() {
+    let Some(python) = python() else { return };
+    let Some(peer) = c_peer(env!("CARGO_TARGET_TMPDIR")) else {
+        return;
+    };
+    let p = Prefix::new("ls-foreign");
+    let py_sem = p.name("py-sem", Kind::Semaphore);
+    let py_shm = p.name("py-shm", Kind::SharedMemory);
+    let py_mq = p.name("py-mq", Kind::MessageQueue);
+    let c_sem = p.name("c-sem", Kind::Semaphore);
+    let c_shm = p.name("c-shm", Kind::SharedMemory);
+    let c_mq = p.name("c-mq", Kind::MessageQueue);
+    py(
+        python,
+        "p.Semaphore(args[0], p.O_CREX, mode=0o604, initial_value=2)
+p.SharedMemory(args[1], p.O_CREX, size=8192).close_fd()
+q = p.MessageQueue(args[2], p.O_CREX, max_messages=4, max_message_size=64)
+q.send('a'); q.send('b', priority=3); q.send('c')",
+        &[&py_sem, &py_shm, &py_mq],
+    );
+    assert!(c(peer, &["sem-create", &c_sem, "5"]).0);
+    assert!(c(peer, &["shm-create", &c_shm, "5000", "from c"]).0);
+    assert!(c(peer, &["mq-create", &c_mq, "3", "32"]).0);
+    assert!(c(peer, &["mq-send", &c_mq, "1", "hello"]).0);
+
+    let (objects, _) = ls(&p.0);
+    assert_eq!(objects.len(), 6, "{objects:#?}");
+    let sem = find(&objects, "sem", &py_sem);
+    assert_eq!(sem["value"], 2);
+    assert_eq!(sem["mode"], "0604");
+    assert_eq!(find(&objects, "shm", &py_shm)["size"], 8192);
+    let q = find(&objects, "mq", &py_mq);
+    assert_eq!(
+        (&q["depth"], &q["max_messages"], &q["max_message_size"]),
+        (&3.into(), &4.into(), &64.into())
+    );
+    assert_eq!(find(&objects, "sem", &c_sem)["value"], 5);
+    let shm = find(&objects, "shm", &c_shm);
+    assert_eq!(shm["size"], 5000);
+    assert!(shm.get("typed").is_none());
+    let q = find(&objects, "mq", &c_mq);
+    assert_eq!(
+        (&q["depth"], &q["max_messages"], &q["max_message_size"]),
+        (&1.into(), &3.into(), &32.into())
+    );
+
+    // ipcctl's operations reach Python's objects, and Python sees ipcctl's.
+    expect(0, &["sem", "post", &py_sem]);
+    assert_eq!(
+        py(python, "print(p.Semaphore(args[0]).value)", &[&py_sem]),
+        "3"
+    );
+    assert_eq!(expect(0, &["sem", "value", &py_sem]).stdout.trim(), "3");
+    let run = expect(0, &["mq", "recv", "--priority", &py_mq]);
+    assert_eq!(run.stdout, "3 b");
+    expect(0, &["mq", "send", "--priority", "9", &py_mq, "from ipcctl"]);
+    assert_eq!(
+        py(
+            python,
+            "m, prio = p.MessageQueue(args[0]).receive(); print(m.decode(), prio)",
+            &[&py_mq]
+        ),
+        "from ipcctl 9"
+    );
+    assert_eq!(
+        expect(0, &["shm", "cat", "--length", "6", &c_shm]).stdout,
+        "from c"
+    );
+}
+
+/// gc: the dry run removes nothing; `--yes` removes exactly the objects no
+/// live process has open (made by ipc, Python and C, then closed) and keeps
+/// those that this process, a Python process and a C waiter have open;
+/// `--older-than` keeps young objects; `--force` removes the rest.
+#[test]
+#[allow(clippy::too_many_lines)] // one scenario: twelve objects, four gc runs
+fn gc_removes_only_stale_objects() {
+    let Some(python) = python() else { return };
+    let Some(peer) = c_peer(env!("CARGO_TARGET_TMPDIR")) else {
+        return;
+    };
+    let p = Prefix::new("gc");
+    // Stale: made and closed.
+    let stale_sem = p.name("stale-sem", Kind::Semaphore);
+    let stale_shm = p.name("stale-shm", Kind::SharedMemory);
+    let stale_mq = p.name("stale-mq", Kind::MessageQueue);
+    let stale_py = p.name("stale-py", Kind::SharedMemory);
+    let stale_c = p.name("stale-c", Kind::Semaphore);
+    let stale_mutex = p.name("stale-mutex", Kind::SharedMemory);
+    Semaphore::create_new(&stale_sem, 1)
+        .unwrap()
+        .close()
+        .unwrap();
+    SharedMemory::create_new(&stale_shm, 100)
+        .unwrap()
+        .close()
+        .unwrap();
+    MessageQueue::create_new(&stale_mq)
+        .unwrap()
+        .close()
+        .unwrap();
+    drop(Mutex::<u64>::create_new(&stale_mutex).unwrap());
+    py(
+        python,
+        "p.SharedMemory(args[0], p.O_CREX, size=64).close_fd()",
+        &[&stale_py],
+    );
+    assert!(c(peer, &["sem-create", &stale_c, "0"]).0);
+    // In use: open in this process (shm by descriptor, semaphore and mutex
+    // by mapping), in Python (queue, semaphore) and in C (a waiter).
+    let used_shm = p.name("used-shm", Kind::SharedMemory);
+    let used_sem = p.name("used-sem", Kind::Semaphore);
+    let used_mutex = p.name("used-mutex", Kind::SharedMemory);
+    let used_py_mq = p.name("used-py-mq", Kind::MessageQueue);
+    let used_py_sem = p.name("used-py-sem", Kind::Semaphore);
+    let used_c = p.name("used-c", Kind::Semaphore);
+    let shm = SharedMemory::create_new(&used_shm, 100).unwrap();
+    let sem = Semaphore::create_new(&used_sem, 0).unwrap();
+    let mutex = Mutex::<()>::create_new(&used_mutex).unwrap();
+    let mut py_peer = py_spawn(
+        python,
+        "q = p.MessageQueue(args[0], p.O_CREX); s = p.Semaphore(args[1], p.O_CREX)
+print('ready'); sys.stdin.read()",
+        &[&used_py_mq, &used_py_sem],
+    );
+    assert_eq!(py_peer.line(), "ready");
+    assert!(c(peer, &["sem-create", &used_c, "0"]).0);
+    let mut c_waiter = ipc_tests::Peer::spawn({
+        let mut cmd = std::process::Command::new(peer);
+        cmd.args(["sem-wait", &used_c, "30"]);
+        cmd
+    });
+    assert_eq!(c_waiter.line(), "waiting");
+
+    let stale = [
+        ("sem", &stale_sem),
+        ("shm", &stale_shm),
+        ("mq", &stale_mq),
+        ("shm", &stale_py),
+        ("sem", &stale_c),
+        ("shm", &stale_mutex),
+    ];
+    let used = [
+        ("shm", &used_shm),
+        ("sem", &used_sem),
+        ("shm", &used_mutex),
+        ("mq", &used_py_mq),
+        ("sem", &used_py_sem),
+        ("sem", &used_c),
+    ];
+    let all_exist = |set: &[(&str, &Name)]| set.iter().all(|(k, n)| exists(k, n));
+
+    let run = expect(0, &["gc", "--prefix", &p.0]);
+    assert!(
+        all_exist(&stale) && all_exist(&used),
+        "the dry run removed something"
+    );
+    for (_, n) in stale {
+        let line = run.stdout.lines().find(|l| l.contains(&**n)).unwrap();
+        assert!(line.starts_with("would remove"), "{line}");
+    }
+    for (_, n) in used {
+        let line = run.stdout.lines().find(|l| l.contains(&**n)).unwrap();
+        assert!(
+            line.starts_with("keep") && line.contains("open by pid"),
+            "{line}"
+        );
+    }
+    assert!(
+        run.stdout.contains("6 of 12 objects would be removed"),
+        "{}",
+        run.stdout
+    );
+
+    expect(0, &["gc", "--prefix", &p.0, "--older-than", "1h", "--yes"]);
+    assert!(
+        all_exist(&stale) && all_exist(&used),
+        "--older-than 1h removed a young object"
+    );
+
+    let run = expect(0, &["gc", "--prefix", &p.0, "--yes"]);
+    for (k, n) in stale {
+        assert!(
+            !exists(k, n),
+            "stale {k} {} was kept:\n{}",
+            &**n,
+            run.stdout
+        );
+    }
+    assert!(
+        all_exist(&used),
+        "an object in use was removed:\n{}",
+        run.stdout
+    );
+    // The holders still work.
+    sem.release().unwrap();
+    drop(mutex.lock().unwrap());
+    assert_eq!(shm.size().unwrap(), 100);
+
+    expect(0, &["gc", "--prefix", &p.0, "--yes", "--force"]);
+    for (k, n) in used {
+        assert!(!exists(k, n), "--force kept {k} {}", &**n);
+    }
+    drop(py_peer);
+    drop(c_waiter);
+}
+
+/// rm with the kind inferred, and `--kind` when a name is two objects;
+/// exit codes 0, 1 (not found), 2 (usage: ambiguous, invalid name, bad
+/// arguments) and 3 (timeouts).
+#[test]
+fn rm_operations_and_exit_codes() {
+    let p = Prefix::new("rm");
+    let both = p.name("both", Kind::Semaphore);
+    let _both_shm = Name::adopt(&both, Kind::SharedMemory);
+    let q = p.name("q", Kind::MessageQueue);
+    let s = p.name("s", Kind::Semaphore);
+    let m = p.name("m", Kind::SharedMemory);
+
+    expect(0, &["sem", "create", "--value", "0", &s]);
+    expect(0, &["sem", "create", &both]);
+    expect(
+        0,
+        &["shm", "write", "--create", "4KiB", "--data", "hi", &both],
+    );
+    expect(
+        0,
+        &[
+            "mq",
+            "create",
+            "--max-messages",
+            "2",
+            "--max-message-size",
+            "16",
+            &q,
+        ],
+    );
+    expect(
+        0,
+        &[
+            "shm", "write", "--create", "1KiB", "--offset", "10", "--data", "payload", &m,
+        ],
+    );
+    assert_eq!(
+        expect(0, &["shm", "cat", "--offset", "10", "--length", "7", &m]).stdout,
+        "payload"
+    );
+    assert_eq!(SharedMemory::open(&m).unwrap().size().unwrap(), 1024);
+
+    // Timeouts are 3, and say what timed out.
+    let started = Instant::now();
+    let run = expect(3, &["sem", "wait", "--timeout", "200ms", &s]);
+    assert!(started.elapsed() >= Duration::from_millis(200));
+    assert!(run.stderr.contains(&*s), "{}", run.stderr);
+    expect(3, &["mq", "recv", "--timeout", "0", &q]);
+    expect(0, &["mq", "send", &q, "1"]);
+    expect(0, &["mq", "send", &q, "2"]);
+    expect(3, &["mq", "send", "--timeout", "50ms", &q, "3"]);
+    expect(0, &["sem", "post", &s]);
+    expect(0, &["sem", "wait", "--timeout", "1s", &s]);
+    assert_eq!(expect(0, &["sem", "value", &s]).stdout.trim(), "0");
+
+    // Usage errors are 2.
+    expect(2, &["sem", "wait", "--timeout", "soon", &s]);
+    expect(2, &["frobnicate"]);
+    expect(2, &["rm"]);
+    expect(2, &["stat", "no-slash"]);
+    expect(
+        2,
+        &[
+            "shm",
+            "write",
+            "--data",
+            "too long for it",
+            "--offset",
+            "1020",
+            &m,
+        ],
+    );
+    expect(0, &["--help"]);
+
+    // rm: ambiguous, then by kind; missing is 1.
+    let run = expect(2, &["rm", &both]);
+    assert!(run.stderr.contains("--kind"), "{}", run.stderr);
+    assert!(exists("sem", &both) && exists("shm", &both));
+    expect(0, &["rm", "--kind", "sem", &both]);
+    assert!(!exists("sem", &both) && exists("shm", &both));
+    let run = expect(0, &["rm", &both, &q, &s, &m]);
+    assert_eq!(run.stdout.lines().count(), 4, "{}", run.stdout);
+    for (k, n) in [("shm", &both), ("mq", &q), ("sem", &s), ("shm", &m)] {
+        assert!(!exists(k, n), "{k} {} survived rm", &**n);
+    }
+    let run = expect(1, &["rm", &s]);
+    assert!(run.stderr.contains("ipcctl ls"), "{}", run.stderr);
+    expect(1, &["sem", "value", &s]);
+}
+
+/// Permission denied says who owns the object and what to do.
+#[test]
+fn permission_denied_names_the_owner() {
+    if my_uid() != 0 || !std::path::Path::new("/usr/bin/setpriv").exists() {
+        eprintln!("skipped: needs root and setpriv to run ipcctl as another user");
+        return;
+    }
+    let name = Name::sem("perm");
+    let _sem = Semaphore::create_new(&name, 1).unwrap();
+    let out = std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(env!("CARGO_BIN_EXE_ipcctl"))
+        .args(["sem", "value", &name])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("permission denied"), "{stderr}");
+    assert!(stderr.contains("belongs to root"), "{stderr}");
+}
+
+/// Where the mqueue filesystem is not mounted, `ls` says so instead of
+/// showing no queues (in a private mount namespace, so nothing else sees the
+/// unmount).
+#[test]
+fn ls_says_when_queues_cannot_be_listed() {
+    let mounted = std::fs::read_to_string("/proc/self/mounts")
+        .unwrap()
+        .lines()
+        .any(|l| l.split_whitespace().nth(1) == Some("/dev/mqueue"));
+    let run = if mounted {
+        if my_uid() != 0 || !std::path::Path::new("/usr/bin/unshare").exists() {
+            eprintln!("skipped: needs root and unshare to hide /dev/mqueue");
+            return;
+        }
+        let out = std::process::Command::new("unshare")
+            .args(["--mount", "--propagation", "private", "sh", "-c"])
+            .arg("umount /dev/mqueue && exec \"$0\" ls --kind mq")
+            .arg(env!("CARGO_BIN_EXE_ipcctl"))
+            .output()
+            .unwrap();
+        common::Run::from(out)
+    } else {
+        ipcctl(&["ls", "--kind", "mq"])
+    };
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(run.stderr.contains("not mounted"), "{run:#?}");
+    assert!(run.stderr.contains("mount -t mqueue"), "{run:#?}");
+}
+
+/// Two concurrent `ipcctl lock` runs never overlap: 4 shells each run 5
+/// locked read-increment-write steps on one file, with a pause between the
+/// read and the write; no update is lost and no section interleaves.
+#[test]
+fn lock_serialises_concurrent_shells() {
+    let name = Name::shm("lock-shells");
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("lock-shells.{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let counter = dir.join("counter");
+    let log = dir.join("log");
+    std::fs::write(&counter, "0").unwrap();
+    std::fs::write(&log, "").unwrap();
+    let script = r#"
+for i in 1 2 3 4 5; do
+  "$IPCCTL" lock "$NAME" --timeout 60s -- sh -c '
+    echo "in $$" >> "$LOG"; n=$(cat "$COUNTER"); sleep 0.02
+    echo $((n + 1)) > "$COUNTER"; echo "out $$" >> "$LOG"' || exit 1
+done"#;
+    let shells: Vec<_> = (0..4)
+        .map(|_| {
+            std::process::Command::new("sh")
+                .args(["-c", script])
+                .env("IPCCTL", env!("CARGO_BIN_EXE_ipcctl"))
+                .env("NAME", &*name)
+                .env("COUNTER", &counter)
+                .env("LOG", &log)
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut shell in shells {
+        assert!(shell.wait().unwrap().success());
+    }
+    assert_eq!(std::fs::read_to_string(&counter).unwrap().trim(), "20");
+    let log = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(lines.len(), 40);
+    for pair in lines.chunks(2) {
+        let (a, b) = (pair[0], pair[1]);
+        assert!(
+            a.starts_with("in ") && b == a.replace("in ", "out "),
+            "sections interleaved:\n{log}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A SIGKILLed `ipcctl lock` holder does not wedge the lock: `stat` says the
+/// holder is dead, and the next `ipcctl lock` proceeds at once.
+#[test]
+fn lock_after_a_killed_holder_proceeds() {
+    let name = Name::shm("lock-killed");
+    let mut holder = cmd(&["lock", &name, "--", "sh", "-c", "echo $$; exec sleep 60"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(holder.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let sleeper = line.trim().to_owned();
+    let typed = &stat(&name)[0]["typed"];
+    assert_eq!(typed["lock"], "held");
+    assert_eq!(typed["holder_pid"], holder.id());
+    expect(3, &["lock", "--timeout", "100ms", &name, "--", "true"]);
+
+    holder.kill().unwrap(); // SIGKILL: no chance to unlock
+    holder.wait().unwrap();
+    let _ = std::process::Command::new("kill").arg(&sleeper).status();
+    assert!(
+        wait_until(LONG, || stat(&name)[0]["typed"]["lock"] == "holder dead"),
+        "{:#?}",
+        stat(&name)
+    );
+    let started = Instant::now();
+    let run = expect(0, &["lock", "--timeout", "5s", &name, "--", "echo", "next"]);
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(run.stdout, "next\n");
+    assert!(run.stderr.contains("died holding it"), "{}", run.stderr);
+    assert_eq!(stat(&name)[0]["typed"]["lock"], "free");
+}
+
+/// `lock` exits with its command's status (127 when it does not exist),
+/// forwards SIGTERM to the command and then releases the lock.
+#[test]
+fn lock_passes_status_and_forwards_signals() {
+    let name = Name::shm("lock-status");
+    expect(7, &["lock", &name, "--", "sh", "-c", "exit 7"]);
+    expect(
+        127,
+        &["lock", &name, "--", "/nonexistent/ipcctl-test-command"],
+    );
+    expect(2, &["lock", &name]);
+
+    let mut run = cmd(&[
+        "lock",
+        &name,
+        "--",
+        "sh",
+        "-c",
+        "trap 'echo got TERM; exit 42' TERM; echo ready; while :; do sleep 0.05; done",
+    ])
+    .stdout(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let mut out = BufReader::new(run.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line, "ready\n");
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &run.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let code = run.wait().unwrap().code();
+    line.clear();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line, "got TERM\n");
+    assert_eq!(code, Some(42));
+    assert_eq!(stat(&name)[0]["typed"]["lock"], "free");
+}
+
+/// `--semaphore` takes a POSIX semaphore that posix_ipc takes too: while
+/// Python holds it, `ipcctl lock --semaphore` times out with 3; once
+/// released, it runs.
+#[test]
+fn lock_with_a_posix_ipc_semaphore() {
+    let Some(python) = python() else { return };
+    let name = Name::sem("lock-sem");
+    let mut holder = py_spawn(
+        python,
+        "s = p.Semaphore(args[0], p.O_CREAT, initial_value=1); s.acquire()
+print('held'); sys.stdin.read(); s.release()",
+        &[&name],
+    );
+    assert_eq!(holder.line(), "held");
+    let run = expect(
+        3,
+        &[
+            "lock",
+            "--semaphore",
+            "--timeout",
+            "200ms",
+            &name,
+            "--",
+            "true",
+        ],
+    );
+    assert!(run.stderr.contains("busy"), "{}", run.stderr);
+    holder.finish();
+    let run = expect(
+        0,
+        &[
+            "lock",
+            "--semaphore",
+            "--timeout",
+            "5s",
+            &name,
+            "--",
+            "echo",
+            "ok",
+        ],
+    );
+    assert_eq!(run.stdout, "ok\n");
+    assert_eq!(expect(0, &["sem", "value", &name]).stdout.trim(), "1");
+}
+
+/// Colours only on a terminal: none through a pipe, some under a pseudo
+/// terminal (`script`), none there either with `NO_COLOR`.
+#[test]
+fn colours_only_on_a_terminal() {
+    let name = Name::sem("colour");
+    let _sem = Semaphore::create_new(&name, 1).unwrap();
+    let bin = env!("CARGO_BIN_EXE_ipcctl");
+    let piped = std::process::Command::new(bin)
+        .args(["ls", "--prefix", &name])
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap();
+    let piped = String::from_utf8_lossy(&piped.stdout);
+    assert!(
+        piped.contains(&*name) && !piped.contains('\x1b'),
+        "{piped:?}"
+    );
+    if !std::path::Path::new("/usr/bin/script").exists() {
+        eprintln!("skipped the terminal half: no script(1) to make a pseudo terminal");
+        return;
+    }
+    let on_tty = |no_color: bool| {
+        let mut cmd = std::process::Command::new("script");
+        cmd.args([
+            "-qec",
+            &format!("{bin} ls --prefix {}", &*name),
+            "/dev/null",
+        ])
+        .stdin(Stdio::null())
+        .env_remove("NO_COLOR");
+        if no_color {
+            cmd.env("NO_COLOR", "1");
+        }
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let coloured = on_tty(false);
+    assert!(
+        coloured.contains(&*name) && coloured.contains("\x1b[1m"),
+        "{coloured:?}"
+    );
+    let plain = on_tty(true);
+    assert!(
+        plain.contains(&*name) && !plain.contains('\x1b'),
+        "{plain:?}"
+    );
+}
