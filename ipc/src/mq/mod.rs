@@ -634,6 +634,12 @@ impl MessageQueue {
         result
     }
 
+    /// The name, shared, for errors made outside this module.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn shared_name(&self) -> &Arc<str> {
+        &self.name
+    }
+
     fn check_readable(&self, op: &'static str) -> Result<()> {
         if self.read {
             Ok(())

@@ -7,6 +7,8 @@
 
 use std::ffi::{CStr, c_int};
 
+#[cfg(all(feature = "tokio", any(target_os = "linux", target_os = "android")))]
+pub(crate) mod aio;
 #[cfg(any(target_os = "linux", target_os = "android"))]
 pub(crate) mod mq;
 pub(crate) mod mutex;

@@ -363,6 +363,12 @@ impl<T: ShmSafe> Mutex<T> {
         crate::unlink_shared_memory(&self.name)
     }
 
+    /// The name, shared, for errors made outside this module.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn name_arc(&self) -> &Arc<str> {
+        &self.name
+    }
+
     #[inline]
     fn locked(&self) -> &Locked<T> {
         self.region.locked()
