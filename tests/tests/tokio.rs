@@ -122,9 +122,22 @@ fn semaphore_1000_tasks_in_two_processes() {
     eprintln!("{total} acquisitions by 1000 tasks in 2 processes: {:?}", started.elapsed());
 }
 
+/// A timer for a storm: half the time one that has already expired (the
+/// operation is dropped at its first poll or soon after, as `select!` polls
+/// its branches in random order), else 0 to 1.5 ms (tokio's timers tick in
+/// milliseconds), long enough to fire while the operation waits.
+fn storm_timer(rng: &mut XorShift) -> Duration {
+    if rng.next_below(2) == 0 {
+        Duration::ZERO
+    } else {
+        Duration::from_micros(rng.next_below(1_500))
+    }
+}
+
 /// A sender and a receiver that cancel their futures at random (a
-/// `select!` against a timer of 0 to 300 µs) move 3 000 numbered messages
-/// through a queue of 4: each arrives exactly once and in order, so no
+/// `select!` against a timer) move 3 000 numbered messages through a queue
+/// of 4, each side pausing now and then so that the other waits on a full
+/// or empty queue: each message arrives exactly once and in order, so no
 /// cancelled receive took a message and no cancelled send sent one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn message_queue_cancellation_storm_loses_nothing() {
@@ -142,12 +155,14 @@ async fn message_queue_cancellation_storm_loses_nothing() {
         let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
         let mut cancelled = 0u32;
         for i in 0..N {
+            if i % 16 == 0 {
+                tokio::time::sleep(Duration::from_millis(3)).await; // the receiver waits
+            }
             let message = i.to_le_bytes();
             loop {
-                let timer = Duration::from_micros(rng.next_below(300));
                 tokio::select! {
                     sent = tx.send(&message, 0) => { sent.unwrap(); break; }
-                    () = tokio::time::sleep(timer) => cancelled += 1,
+                    () = tokio::time::sleep(storm_timer(&mut rng)) => cancelled += 1,
                 }
             }
         }
@@ -158,7 +173,10 @@ async fn message_queue_cancellation_storm_loses_nothing() {
     let mut next = 0u32;
     let mut buf = [0u8; 8];
     while next < N {
-        let timer = Duration::from_micros(rng.next_below(300));
+        if next % 25 == 12 {
+            tokio::time::sleep(Duration::from_millis(3)).await; // the sender waits
+        }
+        let timer = storm_timer(&mut rng);
         // Half the receives allocate, half fill a buffer.
         let got = if next % 2 == 0 {
             tokio::select! {
@@ -182,13 +200,16 @@ async fn message_queue_cancellation_storm_loses_nothing() {
     }
     let (sends_cancelled, tx) = sender.await.unwrap();
     assert_eq!(rx.get_ref().current_messages().unwrap(), 0, "a message too many");
-    assert!(cancelled > 0 && sends_cancelled > 0, "the storm cancelled nothing");
+    assert!(
+        cancelled > 50 && sends_cancelled > 50,
+        "the storm cancelled too little: {cancelled} receives, {sends_cancelled} sends"
+    );
     eprintln!("{N} messages; cancelled {cancelled} receives and {sends_cancelled} sends");
     drop(tx);
 }
 
 /// 200 tasks take a semaphore of value 3, each 40 times, every wait raced
-/// against a timer of 0 to 300 µs: at most 3 hold it at once, and once the
+/// against a storm timer: at most 3 hold it at once, and once the
 /// storm is over the value is 3 again — no cancelled future kept a unit,
 /// including units the helper thread took for a waiter that had gone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -205,7 +226,7 @@ async fn semaphore_cancellation_storm_leaks_no_unit() {
             tokio::spawn(async move {
                 let mut rng = XorShift(t + 1);
                 for _ in 0..40 {
-                    let timer = Duration::from_micros(rng.next_below(300));
+                    let timer = storm_timer(&mut rng);
                     tokio::select! {
                         guard = sem.lock() => {
                             let guard = guard.unwrap();
@@ -422,4 +443,46 @@ fn outside_a_runtime_is_an_error() {
     let err = AsyncMessageQueue::new(queue).unwrap_err();
     assert_eq!(err.kind(), ipc::ErrorKind::Other);
     assert!(err.to_string().contains("no tokio runtime"), "{err}");
+}
+
+/// Polls `future` once with a waker that does nothing.
+fn poll_once<F: std::future::Future>(future: std::pin::Pin<&mut F>) -> std::task::Poll<F::Output> {
+    future.poll(&mut std::task::Context::from_waker(std::task::Waker::noop()))
+}
+
+/// Waits up to 2 s for the semaphore's value to become `value`.
+fn wait_for_value(sem: &Semaphore, value: u32) {
+    let started = Instant::now();
+    while sem.value().unwrap() != value && started.elapsed() < Duration::from_secs(2) {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    assert_eq!(sem.value().unwrap(), value);
+}
+
+/// The two races of a cancelled acquire, made deterministic: a waiter that
+/// leaves before the helper thread takes a unit, and one that leaves after
+/// the helper handed it a unit it never collected. Both units come back.
+#[test]
+fn semaphore_dropped_waiter_gives_its_unit_back() {
+    let name = Name::sem("async-drop-waiter");
+    let sem = AsyncSemaphore::new(Semaphore::create_new(&name, 0).unwrap());
+    let check = Semaphore::open(&name).unwrap();
+
+    // Left before: queued, dropped, then a unit arrives.
+    let mut waiter = Box::pin(sem.lock());
+    assert!(poll_once(waiter.as_mut()).is_pending());
+    drop(waiter);
+    check.release().unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    wait_for_value(&check, 1);
+
+    // Left after: the helper takes the unit and sends it to the queued
+    // waiter, which is never polled again: the unit sits in its channel.
+    check.acquire().unwrap();
+    let mut waiter = Box::pin(sem.lock());
+    assert!(poll_once(waiter.as_mut()).is_pending());
+    check.release().unwrap();
+    wait_for_value(&check, 0); // taken by the helper, handed over
+    drop(waiter); // the guard in the channel releases it
+    assert_eq!(check.value().unwrap(), 1);
 }
