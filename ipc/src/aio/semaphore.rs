@@ -2,6 +2,7 @@
 
 use std::collections::VecDeque;
 use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -87,6 +88,9 @@ struct Handle {
 struct Shared {
     sem: Semaphore,
     state: std::sync::Mutex<State>,
+    /// `state.waiters.len()`, readable without the lock: the fast path only
+    /// tries `sem_trywait` when it is 0.
+    queued: AtomicUsize,
     /// Signalled when a waiter joins the queue, or the handle is dropped.
     wake: Condvar,
 }
@@ -131,6 +135,7 @@ impl AsyncSemaphore {
                 helper: false,
                 closed: false,
             }),
+            queued: AtomicUsize::new(0),
             wake: Condvar::new(),
         });
         AsyncSemaphore {
@@ -170,19 +175,21 @@ impl AsyncSemaphore {
     #[doc(alias = "sem_wait")]
     pub async fn lock(&self) -> Result<AsyncSemaphoreGuard> {
         let shared = &self.handle.shared;
+        // Nobody here is waiting longer: taking a free unit now overtakes
+        // no one. (A waiter queued at this very moment may be overtaken
+        // once; it is not starved, as every later task sees it queued.)
+        if shared.queued.load(Ordering::Acquire) == 0 {
+            match shared.sem.try_acquire() {
+                Ok(()) => return Ok(AsyncSemaphoreGuard::new(Arc::clone(shared))),
+                Err(e) if e.kind() == ErrorKind::Busy => {}
+                Err(e) => return Err(e),
+            }
+        }
         let waiting = {
             let mut state = shared.state();
-            if state.waiters.is_empty() {
-                // Nobody here is waiting longer: taking a free unit now
-                // overtakes no one.
-                match shared.sem.try_acquire() {
-                    Ok(()) => return Ok(AsyncSemaphoreGuard::new(Arc::clone(shared))),
-                    Err(e) if e.kind() == ErrorKind::Busy => {}
-                    Err(e) => return Err(e),
-                }
-            }
             let (tx, rx) = oneshot::channel();
             state.waiters.push_back(tx);
+            shared.queued.store(state.waiters.len(), Ordering::Release);
             if state.helper {
                 shared.wake.notify_one();
             } else {
@@ -291,6 +298,7 @@ fn start_helper(shared: &Arc<Shared>, state: &mut State) -> Result<()> {
         }
         Err(e) => {
             state.waiters.pop_back();
+            shared.queued.store(state.waiters.len(), Ordering::Release);
             Err(Error::new(
                 ErrorKind::Other,
                 "sem_clockwait",
@@ -331,6 +339,7 @@ fn wait_for_waiters(shared: &Shared) -> bool {
     let mut state = shared.state();
     loop {
         state.waiters.retain(|tx| !tx.is_closed());
+        shared.queued.store(state.waiters.len(), Ordering::Release);
         if state.closed {
             state.helper = false;
             return false;
@@ -354,16 +363,19 @@ fn wait_for_waiters(shared: &Shared) -> bool {
 /// none is.
 fn hand_over(
     shared: &Shared,
-    mut outcome: Result<AsyncSemaphoreGuard>,
+    outcome: Result<AsyncSemaphoreGuard>,
 ) -> Option<Result<AsyncSemaphoreGuard>> {
     let mut state = shared.state();
+    let mut left = Some(outcome);
     while let Some(waiter) = state.waiters.pop_front() {
+        let Some(outcome) = left.take() else { break };
         match waiter.send(outcome) {
-            Ok(()) => return None,
-            Err(back) => outcome = back,
+            Ok(()) => break,
+            Err(back) => left = Some(back),
         }
     }
-    Some(outcome)
+    shared.queued.store(state.waiters.len(), Ordering::Release);
+    left
 }
 
 impl AsyncSemaphoreGuard {
