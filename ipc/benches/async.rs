@@ -189,7 +189,10 @@ fn main() {
     let (b, a) = (median(blocking), median(awaited));
     println!("uncontended acquire + release, {n} pairs, median of {reps}:");
     println!("  blocking Semaphore::acquire         {b:8.1} ns");
-    println!("  AsyncSemaphore::acquire().await     {a:8.1} ns   ratio async/blocking {:.2}", a / b);
+    println!(
+        "  AsyncSemaphore::acquire().await     {a:8.1} ns   ratio async/blocking {:.2}",
+        a / b
+    );
     println!();
     println!(
         "wake-up across processes: a Rust child posts (after 100 us, so the waiter sleeps), \
@@ -202,9 +205,15 @@ fn main() {
         let (bm, b99) = (percentile(&blocked, 50), percentile(&blocked, 99));
         let (tm, t99) = (percentile(&task, 50), percentile(&task, 99));
         let (what_b, what_t) = if kind == "sem" {
-            ("thread in Semaphore::acquire", "task in AsyncSemaphore::acquire")
+            (
+                "thread in Semaphore::acquire",
+                "task in AsyncSemaphore::acquire",
+            )
         } else {
-            ("thread in MessageQueue::receive", "task in AsyncMessageQueue::receive")
+            (
+                "thread in MessageQueue::receive",
+                "task in AsyncMessageQueue::receive",
+            )
         };
         println!("  {what_b:<34} {:>7.1} us {:>7.1} us", bm / 1e3, b99 / 1e3);
         println!(

@@ -54,7 +54,10 @@ fn contend(sem_name: &str, shm_name: &str) {
         counters.ready.fetch_add(1, Ordering::SeqCst);
         let started = Instant::now();
         while counters.ready.load(Ordering::SeqCst) < 2 {
-            assert!(started.elapsed() < Duration::from_secs(30), "peer never started");
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "peer never started"
+            );
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
         let tasks: Vec<_> = (0..TASKS_PER_PROCESS)
@@ -119,7 +122,10 @@ fn semaphore_1000_tasks_in_two_processes() {
     assert_eq!(counters.overlaps.load(Ordering::SeqCst), 0);
     assert_eq!(counters.count.load(Ordering::SeqCst), total);
     assert_eq!(sem.value().unwrap(), 1);
-    eprintln!("{total} acquisitions by 1000 tasks in 2 processes: {:?}", started.elapsed());
+    eprintln!(
+        "{total} acquisitions by 1000 tasks in 2 processes: {:?}",
+        started.elapsed()
+    );
 }
 
 /// A timer for a storm: half the time one that has already expired (the
@@ -199,7 +205,11 @@ async fn message_queue_cancellation_storm_loses_nothing() {
         }
     }
     let (sends_cancelled, tx) = sender.await.unwrap();
-    assert_eq!(rx.get_ref().current_messages().unwrap(), 0, "a message too many");
+    assert_eq!(
+        rx.get_ref().current_messages().unwrap(),
+        0,
+        "a message too many"
+    );
     assert!(
         cancelled > 50 && sends_cancelled > 50,
         "the storm cancelled too little: {cancelled} receives, {sends_cancelled} sends"
@@ -245,8 +255,14 @@ async fn semaphore_cancellation_storm_leaks_no_unit() {
     for task in tasks {
         task.await.unwrap();
     }
-    let (acquired, cancelled) = (acquired.load(Ordering::SeqCst), cancelled.load(Ordering::SeqCst));
-    assert!(acquired > 0 && cancelled > 0, "acquired {acquired}, cancelled {cancelled}");
+    let (acquired, cancelled) = (
+        acquired.load(Ordering::SeqCst),
+        cancelled.load(Ordering::SeqCst),
+    );
+    assert!(
+        acquired > 0 && cancelled > 0,
+        "acquired {acquired}, cancelled {cancelled}"
+    );
     let check = Semaphore::open(&name).unwrap();
     drop(sem); // the helper thread ends within its 20 ms poll
     // A unit the helper took for a waiter that has gone is released at once;
@@ -333,13 +349,18 @@ async fn receiver_wakes_for_python_sender() {
         );
     }
     got.sort();
-    assert_eq!(got, vec![(b"again".to_vec(), 1), (b"from python".to_vec(), 5)]);
+    assert_eq!(
+        got,
+        vec![(b"again".to_vec(), 1), (b"from python".to_vec(), 5)]
+    );
     assert!(
         ticks.load(Ordering::SeqCst) >= 10,
         "the runtime was blocked while the receivers waited"
     );
     ticker.abort();
-    tokio::task::spawn_blocking(move || peer.finish()).await.unwrap();
+    tokio::task::spawn_blocking(move || peer.finish())
+        .await
+        .unwrap();
 }
 
 /// A task waiting for a semaphore of value 0 wakes when a Python process
@@ -361,7 +382,9 @@ async fn semaphore_task_wakes_for_python_release() {
     assert_eq!(sem.semaphore().value().unwrap(), 0);
     drop(guard);
     assert_eq!(sem.semaphore().value().unwrap(), 1);
-    tokio::task::spawn_blocking(move || peer.finish()).await.unwrap();
+    tokio::task::spawn_blocking(move || peer.finish())
+        .await
+        .unwrap();
 }
 
 /// 100 tasks add 1 ten times each through `with_lock`: exactly 1 000. A
@@ -412,9 +435,16 @@ async fn mutex_with_lock_counts_exactly_and_cancels_cleanly() {
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
-    assert!(!ran.load(Ordering::SeqCst), "a cancelled with_lock ran its closure");
+    assert!(
+        !ran.load(Ordering::SeqCst),
+        "a cancelled with_lock ran its closure"
+    );
     let free = mutex.try_lock().map(|g| *g);
-    assert_eq!(free.unwrap(), 1_000, "the lock was left held, or the data changed");
+    assert_eq!(
+        free.unwrap(),
+        1_000,
+        "the lock was left held, or the data changed"
+    );
 }
 
 /// A panic in the closure reaches the awaiting task, and the lock is free.

@@ -457,15 +457,17 @@ mod tests {
 
     fn assert_send_sync<T: Send + Sync + 'static>(_: &T) {}
 
+    fn future_is_send<F: std::future::Future + Send>(_: &F) {}
+
+    fn is_send<T: Send + 'static>() {}
+
     #[test]
     fn guard_and_futures_are_send() {
-        fn is_send<T: Send + 'static>() {}
         is_send::<AsyncSemaphoreGuard>();
         is_send::<AsyncSemaphore>();
         let name = format!("/ipc-unit.asem-send.{}", std::process::id());
         let sem = AsyncSemaphore::new(Semaphore::create(&name, 1).unwrap());
         let fut = sem.lock();
-        fn future_is_send<F: std::future::Future + Send>(_: &F) {}
         future_is_send(&fut);
         drop(fut);
         assert_send_sync(&sem);
