@@ -1,5 +1,6 @@
 //! [`Mutex::with_lock`]: a closure under a robust mutex, awaited.
 
+use std::ops::Deref;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -80,45 +81,91 @@ impl<T: ShmSafe> Mutex<T> {
         F: FnOnce(&mut MutexGuard<'_, T>) -> R + Send + 'static,
         R: Send + 'static,
     {
-        const OP: &str = "Mutex::with_lock";
-        let runtime = super::require_runtime(OP, self.name_arc())?;
-        let cancelled = Arc::new(AtomicBool::new(false));
-        let _on_drop = CancelOnDrop(Arc::clone(&cancelled));
-        let mutex = Arc::clone(self);
-        let task = runtime.spawn_blocking(move || -> Option<Result<R>> {
-            loop {
-                match mutex.lock_timeout(POLL) {
-                    Ok(mut guard) => {
-                        if cancelled.load(Ordering::Acquire) {
-                            return None;
-                        }
-                        return Some(Ok(f(&mut guard)));
-                    }
-                    Err(e) if e.kind() == ErrorKind::Busy => {
-                        if cancelled.load(Ordering::Acquire) {
-                            return None;
-                        }
-                    }
-                    Err(e) => return Some(Err(e)),
-                }
-            }
-        });
-        match task.await {
-            Ok(Some(result)) => result,
-            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-            // A task cancelled by the runtime's shutdown; `Ok(None)` does
-            // not happen, as `cancelled` is only set once this future is
-            // dropped, and then nobody polls it any more.
-            Ok(None) | Err(_) => Err(self.shut_down(OP)),
-        }
+        run_locked(Arc::clone(self), f).await
     }
 
-    fn shut_down(&self, op: &'static str) -> Error {
-        Error::new(
+    /// [`with_lock`](Mutex::with_lock) for a mutex that lives for the whole
+    /// program, such as the one a [`#[named_mutex]`](crate::named_mutex)
+    /// type's `mutex()` returns.
+    ///
+    /// # Errors
+    ///
+    /// As [`with_lock`](Mutex::with_lock).
+    ///
+    /// # Panics
+    ///
+    /// As [`with_lock`](Mutex::with_lock): a panic of `f` resumes here.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// #[ipc::named_mutex(name = "/doc.with-lock-static")]
+    /// #[derive(ipc::ShmSafe)]
+    /// #[repr(C)]
+    /// struct Jobs {
+    ///     done: u64,
+    /// }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> ipc::Result<()> {
+    /// let done = Jobs::mutex()?.with_lock_static(|jobs| { jobs.done += 1; jobs.done }).await?;
+    /// assert_eq!(done, 1);
+    /// Jobs::unlink()?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn with_lock_static<R, F>(&'static self, f: F) -> Result<R>
+    where
+        F: FnOnce(&mut MutexGuard<'_, T>) -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        run_locked(self, f).await
+    }
+}
+
+/// The body of `with_lock`: `mutex` is an `Arc` or a `&'static`, either of
+/// which the blocking thread can keep as long as it runs.
+async fn run_locked<T, H, R, F>(mutex: H, f: F) -> Result<R>
+where
+    T: ShmSafe,
+    H: Deref<Target = Mutex<T>> + Send + 'static,
+    F: FnOnce(&mut MutexGuard<'_, T>) -> R + Send + 'static,
+    R: Send + 'static,
+{
+    const OP: &str = "Mutex::with_lock";
+    let runtime = super::require_runtime(OP, mutex.name_arc())?;
+    let cancelled = Arc::new(AtomicBool::new(false));
+    let _on_drop = CancelOnDrop(Arc::clone(&cancelled));
+    let name = Arc::clone(mutex.name_arc());
+    // The guard is made, used and dropped on this one blocking thread: the
+    // thread that locks is the thread that unlocks.
+    let task = runtime.spawn_blocking(move || -> Option<Result<R>> {
+        loop {
+            match mutex.lock_timeout(POLL) {
+                Ok(mut guard) => {
+                    if cancelled.load(Ordering::Acquire) {
+                        return None;
+                    }
+                    return Some(Ok(f(&mut guard)));
+                }
+                Err(e) if e.kind() == ErrorKind::Busy => {
+                    if cancelled.load(Ordering::Acquire) {
+                        return None;
+                    }
+                }
+                Err(e) => return Some(Err(e)),
+            }
+        }
+    });
+    match task.await {
+        Ok(Some(result)) => result,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        // A task cancelled by the runtime's shutdown; `Ok(None)` does not
+        // happen, as `cancelled` is only set once this future is dropped,
+        // and then nobody polls it any more.
+        Ok(None) | Err(_) => Err(Error::new(
             ErrorKind::Other,
-            op,
-            Some(self.name_arc()),
+            OP,
+            Some(&name),
             "the runtime shut down before the closure ran",
-        )
+        )),
     }
 }
