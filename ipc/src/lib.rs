@@ -35,10 +35,16 @@
 //! holder (what the `ipcctl` tool shows). `RELIABILITY.md` in the repository lists the guarantees and the
 //! tests that prove them.
 //!
+//! With the `tokio` feature, `AsyncMessageQueue` and `AsyncSemaphore` wait
+//! in futures instead of threads, and `Mutex::with_lock` runs a closure
+//! under a robust mutex from async code.
+//!
 //! Names follow the portable rules of [`name`]: `/` then 1 to 251 (semaphores)
 //! or 255 bytes, without another `/` or a NUL. Every constructor checks them
 //! before any system call.
 
+#[cfg(feature = "tokio")]
+mod aio;
 mod common;
 pub mod consts;
 mod critical;
@@ -62,6 +68,10 @@ pub mod __private {
 mod namespace;
 mod private;
 
+#[cfg(all(feature = "tokio", target_os = "linux"))]
+pub use aio::AsyncMessageQueue;
+#[cfg(feature = "tokio")]
+pub use aio::{AsyncSemaphore, AsyncSemaphoreGuard};
 pub use critical::NamedSemaphore;
 pub use error::{Error, ErrorKind, Result};
 pub use ipc_macros::named_semaphore;

@@ -635,6 +635,12 @@ impl MessageQueue {
         sys::close(fd).map_err(|e| Error::os("mq_close", Some(&name), e))
     }
 
+    /// The name, shared, for errors made outside this module.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn shared_name(&self) -> &Arc<str> {
+        &self.name
+    }
+
     fn check_readable(&self, op: &'static str) -> Result<()> {
         if self.read {
             Ok(())

@@ -557,6 +557,12 @@ impl Semaphore {
             .map_err(|e| Error::os("sem_close", Some(&name), e))
     }
 
+    /// The name, shared, for errors made outside this module.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn shared_name(&self) -> &Arc<str> {
+        &self.name
+    }
+
     #[cold]
     #[inline(never)]
     fn error(&self, op: &'static str, errno: Errno) -> Error {

@@ -7,6 +7,8 @@
 
 use std::ffi::{CStr, c_int};
 
+#[cfg(all(feature = "tokio", target_os = "linux"))]
+pub(crate) mod aio;
 pub(crate) mod inspect;
 // Android's C library has no POSIX message queues.
 #[cfg(target_os = "linux")]

@@ -83,7 +83,8 @@ pub struct MutexOptions<T: ShmSafe = ()> {
 ///
 /// `!Send`: the thread that locked unlocks (a robust mutex belongs to a
 /// thread). To hold a lock across `.await`, do not: lock, copy what you need,
-/// unlock.
+/// unlock; or, with the `tokio` feature, run the critical section in
+/// `Mutex::with_lock`, which locks, runs and unlocks on one blocking thread.
 ///
 /// After `fork`, the child's copy of a guard does not hold the lock (the
 /// parent's thread does): the child must drop it without using the data.
@@ -361,6 +362,12 @@ impl<T: ShmSafe> Mutex<T> {
     /// As [`crate::unlink_shared_memory`].
     pub fn unlink(&self) -> Result<()> {
         crate::unlink_shared_memory(&self.name)
+    }
+
+    /// The name, shared, for errors made outside this module.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn name_arc(&self) -> &Arc<str> {
+        &self.name
     }
 
     #[inline]

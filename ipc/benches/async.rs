@@ -1,0 +1,227 @@
+//! The `tokio` feature's cost: an uncontended async acquire beside the
+//! blocking one, and the wake-up latency across processes — a Rust child
+//! process posts a semaphore (or sends a message), and a task of this
+//! process wakes — beside a thread of this process blocked in `sem_wait`
+//! (or `mq_receive`). Medians and 99th percentiles; ratios async/blocking.
+//!
+//! `cargo bench -p ipc --features tokio --bench async` (`IPC_BENCH_QUICK=1`
+//! for a fifth of the work). The binary runs itself again in a child role
+//! (`IPC_BENCH_ROLE`).
+
+// Nanoseconds become f64 for the table.
+#![allow(clippy::cast_precision_loss)]
+
+mod raw;
+
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use ipc::{AsyncMessageQueue, AsyncSemaphore, MessageQueue, Semaphore, Shared};
+
+fn now_ns() -> u64 {
+    raw::monotonic_ns() as u64
+}
+
+fn unique(tag: &str) -> String {
+    format!("/ipc-bench.{}.{tag}", std::process::id())
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// ns per acquire + release pair: blocking, and awaited on a runtime.
+fn uncontended(n: u32) -> (f64, f64) {
+    let sem = Semaphore::options()
+        .initial_value(1)
+        .create_unique("/ipc-bench.async-unc")
+        .unwrap();
+    let name = sem.name().to_owned();
+    let start = Instant::now();
+    for _ in 0..n {
+        sem.acquire().unwrap();
+        sem.release().unwrap();
+    }
+    let blocking = start.elapsed().as_nanos() as f64 / f64::from(n);
+    let asem = AsyncSemaphore::new(sem);
+    let rt = runtime();
+    let awaited = rt.block_on(async {
+        let start = Instant::now();
+        for _ in 0..n {
+            asem.acquire().await.unwrap();
+            asem.release().unwrap();
+        }
+        start.elapsed().as_nanos() as f64 / f64::from(n)
+    });
+    ipc::unlink_semaphore(&name).unwrap();
+    (blocking, awaited)
+}
+
+/// The child: `rounds` times, waits for `ping`, lets the parent fall
+/// asleep, stamps CLOCK_MONOTONIC and posts `pong` (or sends the stamp on
+/// the queue).
+fn child(kind: &str, ping: &str, pong: &str, rounds: u32) {
+    let ping = Semaphore::open(ping).unwrap();
+    let stamp = Shared::<AtomicU64>::open(&format!("{pong}.t")).unwrap();
+    let (sem, queue) = if kind == "mq" {
+        (None, Some(MessageQueue::open(pong).unwrap()))
+    } else {
+        (Some(Semaphore::open(pong).unwrap()), None)
+    };
+    for _ in 0..rounds {
+        ping.acquire().unwrap();
+        std::thread::sleep(Duration::from_micros(100));
+        let t = now_ns();
+        if let Some(sem) = &sem {
+            stamp.store(t, Ordering::SeqCst);
+            sem.release().unwrap();
+        } else if let Some(queue) = &queue {
+            queue.send(&t.to_le_bytes(), 0).unwrap();
+        }
+    }
+}
+
+/// One-way wake-up latencies in ns, sorted: `kind` is "sem" or "mq", and the
+/// waiter is a blocked thread or an awaiting task.
+fn wake_ups(kind: &str, awaited: bool, rounds: u32) -> Vec<u64> {
+    let ping = Semaphore::options()
+        .create_unique("/ipc-bench.async-ping")
+        .unwrap();
+    let pong_name = unique(&format!("async-pong-{kind}-{awaited}"));
+    let stamp = Shared::<AtomicU64>::create_new(&format!("{pong_name}.t")).unwrap();
+    let queue = (kind == "mq").then(|| {
+        MessageQueue::options()
+            .create_new(true)
+            .max_messages(4)
+            .max_message_size(8)
+            .open(&pong_name)
+            .unwrap()
+    });
+    let sem = (kind == "sem").then(|| Semaphore::create_new(&pong_name, 0).unwrap());
+    let mut peer = Command::new(std::env::current_exe().unwrap())
+        .env("IPC_BENCH_ROLE", "child")
+        .args([kind, ping.name(), &pong_name, &rounds.to_string()])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lat = Vec::with_capacity(rounds as usize);
+    let elapsed = |t: u64| now_ns().saturating_sub(t);
+    if awaited {
+        let rt = runtime();
+        lat = rt.block_on(async {
+            let asem = sem.map(AsyncSemaphore::new);
+            let aq = queue.map(|q| AsyncMessageQueue::new(q).unwrap());
+            let mut buf = [0u8; 8];
+            for _ in 0..rounds {
+                ping.release().unwrap();
+                if let Some(asem) = &asem {
+                    asem.acquire().await.unwrap();
+                    lat.push(elapsed(stamp.load(Ordering::SeqCst)));
+                } else if let Some(aq) = &aq {
+                    aq.receive_into(&mut buf).await.unwrap();
+                    lat.push(elapsed(u64::from_le_bytes(buf)));
+                }
+            }
+            lat
+        });
+    } else {
+        let mut buf = [0u8; 8];
+        for _ in 0..rounds {
+            ping.release().unwrap();
+            if let Some(sem) = &sem {
+                sem.acquire().unwrap();
+                lat.push(elapsed(stamp.load(Ordering::SeqCst)));
+            } else if let Some(queue) = &queue {
+                queue.receive_into(&mut buf).unwrap();
+                lat.push(elapsed(u64::from_le_bytes(buf)));
+            }
+        }
+    }
+    assert!(peer.wait().unwrap().success());
+    ping.unlink().unwrap();
+    stamp.unlink().unwrap();
+    if kind == "mq" {
+        ipc::unlink_message_queue(&pong_name).unwrap();
+    } else {
+        ipc::unlink_semaphore(&pong_name).unwrap();
+    }
+    lat.sort_unstable();
+    lat
+}
+
+fn percentile(sorted: &[u64], p: usize) -> f64 {
+    sorted[(sorted.len() - 1) * p / 100] as f64
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn main() {
+    if std::env::var("IPC_BENCH_ROLE").is_ok() {
+        let a: Vec<String> = std::env::args().skip(1).collect();
+        child(&a[0], &a[1], &a[2], a[3].parse().unwrap());
+        return;
+    }
+    // `cargo bench` passes `--bench`; `cargo test` runs benches only to check they build.
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
+    let quick = std::env::var_os("IPC_BENCH_QUICK").is_some();
+    let (n, rounds, reps) = if quick {
+        (200_000, 400, 3)
+    } else {
+        (1_000_000, 2_000, 5)
+    };
+
+    let (mut blocking, mut awaited) = (Vec::new(), Vec::new());
+    for _ in 0..reps {
+        let (b, a) = uncontended(n);
+        blocking.push(b);
+        awaited.push(a);
+    }
+    let (b, a) = (median(blocking), median(awaited));
+    println!("uncontended acquire + release, {n} pairs, median of {reps}:");
+    println!("  blocking Semaphore::acquire         {b:8.1} ns");
+    println!(
+        "  AsyncSemaphore::acquire().await     {a:8.1} ns   ratio async/blocking {:.2}",
+        a / b
+    );
+    println!();
+    println!(
+        "wake-up across processes: a Rust child posts (after 100 us, so the waiter sleeps), \
+         this process wakes; {rounds} rounds"
+    );
+    println!("  {:<34} {:>10} {:>10}", "", "median", "p99");
+    for kind in ["sem", "mq"] {
+        let blocked = wake_ups(kind, false, rounds);
+        let task = wake_ups(kind, true, rounds);
+        let (bm, b99) = (percentile(&blocked, 50), percentile(&blocked, 99));
+        let (tm, t99) = (percentile(&task, 50), percentile(&task, 99));
+        let (what_b, what_t) = if kind == "sem" {
+            (
+                "thread in Semaphore::acquire",
+                "task in AsyncSemaphore::acquire",
+            )
+        } else {
+            (
+                "thread in MessageQueue::receive",
+                "task in AsyncMessageQueue::receive",
+            )
+        };
+        println!("  {what_b:<34} {:>7.1} us {:>7.1} us", bm / 1e3, b99 / 1e3);
+        println!(
+            "  {what_t:<34} {:>7.1} us {:>7.1} us   ratio async/blocking {:.2} (p99 {:.2})",
+            tm / 1e3,
+            t99 / 1e3,
+            tm / bm,
+            t99 / b99
+        );
+    }
+}

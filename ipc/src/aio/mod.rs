@@ -1,0 +1,46 @@
+//! Async waits on tokio (feature `tokio`): [`AsyncMessageQueue`],
+//! [`AsyncSemaphore`] and [`Mutex::with_lock`](crate::Mutex::with_lock).
+//!
+//! Nothing here blocks a runtime worker thread:
+//!
+//! - A message queue is a descriptor on Linux, so [`AsyncMessageQueue`]
+//!   registers it with tokio's reactor (`AsyncFd`, epoll) and opens it
+//!   non-blocking: each future tries the operation, and on `EAGAIN` clears
+//!   the readiness it saw and waits for the next edge. The message moves
+//!   between the kernel and the caller inside one poll, so dropping a future
+//!   never loses a message.
+//! - A semaphore has no descriptor. [`AsyncSemaphore`] tries `sem_trywait`
+//!   on the task; if that fails the task joins a FIFO queue of waiters, and
+//!   one helper thread per handle waits in `sem_clockwait` and hands each unit
+//!   it takes to the oldest waiter still there, as a guard sent through a
+//!   oneshot channel. A unit that finds no taker — its future was dropped
+//!   before or after the hand-over — is released by the guard's `Drop`.
+//! - A robust mutex belongs to the thread that locked it, so its guard cannot
+//!   cross an `.await`; [`Mutex::with_lock`](crate::Mutex::with_lock) runs a
+//!   closure under the lock on tokio's blocking pool instead.
+
+#[cfg(target_os = "linux")]
+mod mq;
+mod mutex;
+mod semaphore;
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub use mq::AsyncMessageQueue;
+pub use semaphore::{AsyncSemaphore, AsyncSemaphoreGuard};
+
+use std::sync::Arc;
+
+use crate::{Error, ErrorKind, Result};
+
+/// Fails unless the caller runs inside a tokio runtime: tokio panics when a
+/// reactor or the blocking pool is used from outside one.
+fn require_runtime(op: &'static str, name: &Arc<str>) -> Result<tokio::runtime::Handle> {
+    tokio::runtime::Handle::try_current().map_err(|_| {
+        Error::new(
+            ErrorKind::Other,
+            op,
+            Some(name),
+            "no tokio runtime: call this from inside one (a task, or Runtime::enter)",
+        )
+    })
+}
