@@ -1,5 +1,6 @@
 //! POSIX named semaphores: [`Semaphore`], [`SemaphoreOptions`], [`SemaphoreGuard`].
 
+mod interruptible;
 mod options;
 mod spin;
 
