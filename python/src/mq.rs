@@ -199,8 +199,9 @@ impl MessageQueue {
     ) -> PyResult<()> {
         let message = message_bytes(message)?;
         let timeout = args::timeout(timeout)?;
-        let mq = self
-            .handle()
+        let guard = self.handle.read().unwrap_or_else(PoisonError::into_inner);
+        let mq = guard
+            .as_ref()
             .ok_or_else(|| ExistentialError::new_err(GONE_WRITE))?;
         if !self.write {
             return Err(PermissionsError::new_err(
@@ -232,6 +233,10 @@ impl MessageQueue {
             Err(e) if e.kind() == ipc::ErrorKind::Busy && !is_zero(timeout) => {}
             result => return result.map_err(|e| errors::call(py, &e, FULL, GONE_WRITE)),
         }
+        // The wait holds its own reference, not the lock: close() from
+        // another thread must not wait for it.
+        let mq = Arc::clone(mq);
+        drop(guard);
         py.detach(|| mq.send_interruptible(bytes, priority, timeout))
             .map_err(|e| errors::call(py, &e, FULL, GONE_WRITE))
     }

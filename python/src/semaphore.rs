@@ -3,6 +3,7 @@
 use std::sync::{Arc, PoisonError, RwLock};
 
 use pyo3::exceptions::{PyOSError, PyValueError};
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyString, PyTuple};
 
@@ -47,7 +48,8 @@ impl Semaphore {
                 Ok(()) => Ok(None),
                 Err(e) if e.kind() == ipc::ErrorKind::Busy => {
                     if timeout.is_some_and(|t| t.is_zero()) {
-                        Err(BusyError::new_err(BUSY))
+                        // The failing acquire(0) is a hot path: no new str.
+                        Err(BusyError::new_err(intern!(py, BUSY).clone().unbind()))
                     } else {
                         Ok(Some((Arc::clone(sem), timeout)))
                     }

@@ -1,0 +1,140 @@
+"""This posix_ipc beside the real posix_ipc 1.3.2, operation by operation.
+
+    python bench.py --theirs /path/to/python-with-real-posix_ipc [--rounds 7]
+
+Run with the interpreter that has this project's module (or pass --ours).
+Each row runs in a fresh process per module, alternating ours and theirs
+for --rounds rounds so both see the same machine; a run times 5 batches
+and keeps the fastest, and the table shows the median of the rounds.
+Ratios above 1.00 mean posix_ipc takes longer than ours.
+"""
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+ROWS = {
+    "acquire + release": 200_000,
+    "failing acquire(0)": 100_000,
+    "send + receive, 64 B (queue of 64 B messages)": 100_000,
+    "send + receive, 64 B (queue of 8 KiB messages)": 100_000,
+    "shared memory open + mmap + close": 20_000,
+}
+
+
+def worker(row, n):
+    """Runs `row` n times per batch; prints the fastest batch in ns/op."""
+    import mmap
+    import posix_ipc
+
+    name = "/ipc-pybench.%d" % os.getpid()
+    cleanup = []
+    try:
+        if row == "acquire + release":
+            sem = posix_ipc.Semaphore(name, posix_ipc.O_CREX, initial_value=1)
+            cleanup.append(lambda: posix_ipc.unlink_semaphore(name))
+            acquire, release = sem.acquire, sem.release
+
+            def batch():
+                for _ in range(n):
+                    acquire()
+                    release()
+        elif row == "failing acquire(0)":
+            sem = posix_ipc.Semaphore(name, posix_ipc.O_CREX, initial_value=0)
+            cleanup.append(lambda: posix_ipc.unlink_semaphore(name))
+            acquire, busy = sem.acquire, posix_ipc.BusyError
+
+            def batch():
+                for _ in range(n):
+                    try:
+                        acquire(0)
+                    except busy:
+                        pass
+        elif row.startswith("send + receive"):
+            size = 64 if "64 B messages" in row else 8192
+            mq = posix_ipc.MessageQueue(name, posix_ipc.O_CREX, max_messages=8,
+                                        max_message_size=size)
+            cleanup.append(lambda: posix_ipc.unlink_message_queue(name))
+            cleanup.append(mq.close)
+            send, receive, message = mq.send, mq.receive, b"m" * 64
+
+            def batch():
+                for _ in range(n):
+                    send(message)
+                    receive()
+        elif row == "shared memory open + mmap + close":
+            shm = posix_ipc.SharedMemory(name, posix_ipc.O_CREX, size=4096)
+            shm.close_fd()
+            cleanup.append(lambda: posix_ipc.unlink_shared_memory(name))
+            SharedMemory, mmap_ = posix_ipc.SharedMemory, mmap.mmap
+
+            def batch():
+                for _ in range(n):
+                    mem = SharedMemory(name)
+                    m = mmap_(mem.fd, mem.size)
+                    mem.close_fd()
+                    m.close()
+        else:
+            raise SystemExit("unknown row %r" % row)
+        batch()  # warm up
+        best = min(_timed(batch) for _ in range(5))
+        print(best / n)
+    finally:
+        for f in reversed(cleanup):
+            f()
+
+
+def _timed(f):
+    start = time.perf_counter_ns()
+    f()
+    return time.perf_counter_ns() - start
+
+
+def run(python, row, n):
+    out = subprocess.run([python, os.path.abspath(__file__), "--worker", row, str(n)],
+                         check=True, capture_output=True, text=True).stdout
+    return float(out)
+
+
+def module_file(python):
+    return subprocess.run([python, "-c", "import posix_ipc; print(posix_ipc.__file__)"],
+                          check=True, capture_output=True, text=True).stdout.strip()
+
+
+def fmt(ns):
+    return "%.0f ns" % ns if ns < 10_000 else "%.1f µs" % (ns / 1000)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--ours", default=sys.executable)
+    p.add_argument("--theirs", default=os.environ.get("IPC_TEST_PYTHON"))
+    p.add_argument("--rounds", type=int, default=7)
+    p.add_argument("--scale", type=float, default=1.0, help="multiply iteration counts")
+    p.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.worker:
+        worker(args.worker[0], int(args.worker[1]))
+        return
+    if not args.theirs:
+        p.error("--theirs (or IPC_TEST_PYTHON): a Python with the real posix_ipc")
+    print("ours:   %s" % module_file(args.ours))
+    print("theirs: %s" % module_file(args.theirs))
+    print("%d rounds, median ns per operation\n" % args.rounds)
+    print("| operation | posix_ipc 1.3.2 | ours | posix_ipc / ours |")
+    print("|---|---:|---:|---:|")
+    for row, n in ROWS.items():
+        n = max(1, int(n * args.scale))
+        ours, theirs = [], []
+        for _ in range(args.rounds):
+            ours.append(run(args.ours, row, n))
+            theirs.append(run(args.theirs, row, n))
+        o, t = statistics.median(ours), statistics.median(theirs)
+        print("| %s | %s | %s | %.2f |" % (row, fmt(t), fmt(o), t / o), flush=True)
+
+
+if __name__ == "__main__":
+    main()
