@@ -114,6 +114,7 @@ def main():
     p.add_argument("--theirs", default=os.environ.get("IPC_TEST_PYTHON"))
     p.add_argument("--rounds", type=int, default=7)
     p.add_argument("--scale", type=float, default=1.0, help="multiply iteration counts")
+    p.add_argument("--only", help="run the rows whose name contains this")
     p.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.worker:
@@ -127,6 +128,8 @@ def main():
     print("| operation | posix_ipc 1.3.2 | ours | posix_ipc / ours |")
     print("|---|---:|---:|---:|")
     for row, n in ROWS.items():
+        if args.only and args.only not in row:
+            continue
         n = max(1, int(n * args.scale))
         ours, theirs = [], []
         for _ in range(args.rounds):

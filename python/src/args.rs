@@ -7,21 +7,43 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyFloat, PyInt, PyString};
 
-/// A constructor's `name`: `None` asks for a random one.
-pub(crate) fn name(obj: &Bound<'_, PyAny>) -> PyResult<Option<String>> {
+/// A constructor's `name`, borrowed from the argument: `None` asks for a
+/// random one.
+pub(crate) struct Name<'a, 'py> {
+    pub(crate) text: &'a str,
+    /// The argument itself when it is a str, kept as the `name` attribute.
+    string: Option<&'a Bound<'py, PyString>>,
+}
+
+impl<'py> Name<'_, 'py> {
+    /// The `name` attribute: the str given (the object was opened under
+    /// exactly that name), or a new one for bytes and random names.
+    pub(crate) fn attribute(name: Option<&Self>, py: Python<'py>, opened: &str) -> Py<PyString> {
+        match name.and_then(|n| n.string) {
+            Some(s) => s.clone().unbind(),
+            None => PyString::new(py, opened).unbind(),
+        }
+    }
+}
+
+pub(crate) fn name<'a, 'py>(obj: &'a Bound<'py, PyAny>) -> PyResult<Option<Name<'a, 'py>>> {
     if obj.is_none() {
         return Ok(None);
     }
     if let Ok(s) = obj.cast::<PyString>() {
         // NUL and the other rules are checked by `ipc` (ValueError); posix_ipc
         // 1.3.2 segfaults on a str with a NUL.
-        return Ok(Some(s.to_str()?.to_owned()));
+        let exact = obj.is_exact_instance_of::<PyString>();
+        return Ok(Some(Name {
+            text: s.to_str()?,
+            string: exact.then_some(s),
+        }));
     }
     if let Ok(b) = obj.cast::<PyBytes>() {
         // posix_ipc cuts bytes at the first NUL; here the name is checked
         // whole, so b"/x\0y" is a ValueError rather than "/x".
         return match std::str::from_utf8(b.as_bytes()) {
-            Ok(s) => Ok(Some(s.to_owned())),
+            Ok(text) => Ok(Some(Name { text, string: None })),
             Err(_) => Err(PyValueError::new_err("The name must be valid UTF-8")),
         };
     }

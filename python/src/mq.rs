@@ -170,13 +170,13 @@ impl MessageQueue {
             .blocking(!flags.nonblock)
             .create(flags.create)
             .create_new(flags.exclusive);
-        let mq = match given {
-            Some(name) => options.open(&name),
+        let mq = match &given {
+            Some(name) => options.open(name.text),
             None => args::create_random(|name| options.clone().open(name)).map(|(mq, _)| mq),
         }
         .map_err(|e| errors::open(Object::MessageQueue, &e, false))?;
         Ok(MessageQueue {
-            name: PyString::new(py, mq.name()).unbind(),
+            name: args::Name::attribute(given.as_ref(), py, mq.name()),
             mode,
             max_messages: mq.max_messages(),
             max_message_size: mq.max_message_size(),

@@ -104,13 +104,13 @@ impl Semaphore {
             .initial_value(initial)
             .create(flags.create)
             .create_new(flags.exclusive);
-        let sem = match given {
-            Some(name) => options.open(&name),
+        let sem = match &given {
+            Some(name) => options.open(name.text),
             None => args::create_random(|name| options.clone().open(name)).map(|(sem, _)| sem),
         }
         .map_err(|e| errors::open(Object::Semaphore, &e, false))?;
         Ok(Semaphore {
-            name: PyString::new(py, sem.name()).unbind(),
+            name: args::Name::attribute(given.as_ref(), py, sem.name()),
             mode,
             handle: RwLock::new(Some(Arc::new(sem))),
         })

@@ -62,13 +62,13 @@ impl SharedMemory {
             .truncate(flags.truncate)
             .create(flags.create)
             .create_new(flags.exclusive);
-        let shm = match given {
-            Some(name) => options.open(&name),
+        let shm = match &given {
+            Some(name) => options.open(name.text),
             None => args::create_random(|name| options.clone().open(name)).map(|(shm, _)| shm),
         }
         .map_err(|e| errors::open(Object::SharedMemory, &e, flags.truncate))?;
         Ok(SharedMemory {
-            name: PyString::new(py, shm.name()).unbind(),
+            name: args::Name::attribute(given.as_ref(), py, shm.name()),
             mode,
             read_only,
             handle: Mutex::new(Some(shm)),
