@@ -127,22 +127,23 @@ impl MessageQueue {
                 "At least one of read or write must be True",
             ));
         }
-        // posix_ipc ORs an access mode given in flags with the one read and
-        // write choose; O_RDWR|O_WRONLY is EINVAL there.
-        match flags.access {
-            0 => {}
-            a if a == i64::from(libc::O_WRONLY) && !read => {}
-            a if a == i64::from(libc::O_WRONLY) && !write => {
-                return Err(PyValueError::new_err(
-                    "Invalid parameter(s): O_WRONLY with read=True",
-                ));
-            }
-            a if a == i64::from(libc::O_WRONLY) => read = false,
-            a if a == i64::from(libc::O_RDWR) => (read, write) = (true, true),
-            _ => {
-                return Err(PyValueError::new_err(
-                    "Invalid parameter(s): bad access mode in flags",
-                ));
+        // posix_ipc ORs an access mode given in flags into the one read and
+        // write choose: O_WRONLY with both (O_RDWR|O_WRONLY) is EINVAL.
+        if flags.access != 0 {
+            let chosen = match (read, write) {
+                (true, true) => libc::O_RDWR,
+                (true, false) => libc::O_RDONLY,
+                _ => libc::O_WRONLY,
+            };
+            match i64::from(chosen) | flags.access {
+                a if a == i64::from(libc::O_RDONLY) => (read, write) = (true, false),
+                a if a == i64::from(libc::O_WRONLY) => (read, write) = (false, true),
+                a if a == i64::from(libc::O_RDWR) => (read, write) = (true, true),
+                _ => {
+                    return Err(PyValueError::new_err(
+                        "Invalid parameter(s): the access mode in flags conflicts with read and write",
+                    ));
+                }
             }
         }
         let size = |v: Option<i64>, default: fn() -> usize, what: &str| match v {

@@ -409,6 +409,12 @@ class TestMessageQueue(Base):
         self.assertIn("read=True, write=False", repr(reader))
         with self.assertRaisesRegex(ValueError, "At least one of read or write must be True"):
             posix_ipc.MessageQueue(mq.name, read=0, write=[])
+        # An access mode in flags is ORed in, as in posix_ipc: O_RDWR|O_WRONLY is invalid.
+        with self.assertRaisesRegex(ValueError, "Invalid parameter"):
+            posix_ipc.MessageQueue(mq.name, posix_ipc.O_WRONLY)
+        also_writer = posix_ipc.MessageQueue(mq.name, posix_ipc.O_WRONLY, read=False)
+        self.addCleanup(also_writer.close)
+        self.assertIn("read=False, write=True", repr(also_writer))
 
     def test_block_and_timeouts(self):
         mq = self.mq(unique_name(), posix_ipc.O_CREX, max_messages=1, max_message_size=4)
