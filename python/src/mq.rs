@@ -252,8 +252,9 @@ impl MessageQueue {
         timeout: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyTuple>> {
         let timeout = args::timeout(timeout)?;
-        let mq = self
-            .handle()
+        let guard = self.handle.read().unwrap_or_else(PoisonError::into_inner);
+        let mq = guard
+            .as_ref()
             .ok_or_else(|| ExistentialError::new_err(GONE_READ))?;
         if !self.read {
             return Err(PermissionsError::new_err(
@@ -261,27 +262,28 @@ impl MessageQueue {
             ));
         }
         let len = self.max_message_size;
-        let receive = |buf: &mut Vec<u8>| -> ipc::Result<(Bound<'py, PyBytes>, u32)> {
-            if buf.len() < len {
-                buf.resize(len, 0);
-            }
-            let result = match mq.try_receive_into(buf) {
-                Err(e) if e.kind() == ipc::ErrorKind::Busy && !is_zero(timeout) => {
+        // Creating a bytes object runs no Python code, so nothing can reach
+        // this thread's buffer while it is borrowed.
+        let bytes =
+            |buf: &[u8], (n, priority): (usize, u32)| (PyBytes::new(py, &buf[..n]), priority);
+        // An attempt that cannot block, with the GIL held; most receives
+        // find a message.
+        let received = with_buffer(len, |buf| match mq.try_receive_into(buf) {
+            Err(e) if e.kind() == ipc::ErrorKind::Busy && !is_zero(timeout) => Ok(None),
+            result => result.map(|r| Some(bytes(buf, r))),
+        });
+        let received = match received {
+            Ok(Some(received)) => Ok(received),
+            Ok(None) => {
+                // The wait holds its own reference, not the lock.
+                let mq = Arc::clone(mq);
+                drop(guard);
+                with_buffer(len, |buf| {
                     py.detach(|| mq.receive_into_interruptible(buf, timeout))
-                }
-                result => result,
-            };
-            // Creating a bytes object runs no Python code, so nothing can
-            // reach this thread's buffer while it is borrowed.
-            result.map(|(n, priority)| (PyBytes::new(py, &buf[..n]), priority))
-        };
-        let received = if len <= REUSED_BUFFER_MAX {
-            BUFFER.with(|cell| match cell.try_borrow_mut() {
-                Ok(mut buf) => receive(&mut buf),
-                Err(_) => receive(&mut Vec::new()),
-            })
-        } else {
-            receive(&mut Vec::new())
+                        .map(|r| bytes(buf, r))
+                })
+            }
+            Err(e) => Err(e),
         };
         let (bytes, priority) = received.map_err(|e| errors::call(py, &e, EMPTY, GONE_READ))?;
         PyTuple::new(
@@ -452,6 +454,24 @@ impl MessageQueue {
 enum Request {
     Signal(i32),
     Call(Py<PyAny>, Py<PyAny>),
+}
+
+/// Runs `f` with a buffer of at least `len` bytes: this thread's reused one
+/// when it is small enough and free, a new one otherwise.
+fn with_buffer<T>(len: usize, f: impl FnOnce(&mut [u8]) -> T) -> T {
+    let run = |buf: &mut Vec<u8>| {
+        if buf.len() < len {
+            buf.resize(len, 0);
+        }
+        f(&mut buf[..len])
+    };
+    if len > REUSED_BUFFER_MAX {
+        return run(&mut Vec::new());
+    }
+    BUFFER.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buf) => run(&mut buf),
+        Err(_) => run(&mut Vec::new()),
+    })
 }
 
 fn is_zero(timeout: Option<Duration>) -> bool {

@@ -1,6 +1,7 @@
 //! `posix_ipc.SharedMemory` on `ipc::SharedMemory`.
 
 use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use pyo3::exceptions::PyValueError;
@@ -21,6 +22,9 @@ pub(crate) struct SharedMemory {
     read_only: bool,
     /// `None` once `close_fd()` ran. No call on it blocks, so a plain lock.
     handle: Mutex<Option<ipc::SharedMemory>>,
+    /// The handle's descriptor, or -1 once closed (set under the lock): `fd`
+    /// is read often, by every `mmap.mmap(shm.fd, ...)`.
+    fd: AtomicI32,
 }
 
 impl SharedMemory {
@@ -71,6 +75,7 @@ impl SharedMemory {
             name: args::Name::attribute(given.as_ref(), py, shm.name()),
             mode,
             read_only,
+            fd: AtomicI32::new(shm.as_raw_fd()),
             handle: Mutex::new(Some(shm)),
         })
     }
@@ -78,7 +83,7 @@ impl SharedMemory {
     /// The file descriptor, or -1 after close_fd().
     #[getter]
     fn fd(&self) -> i32 {
-        self.handle().as_ref().map_or(-1, AsRawFd::as_raw_fd)
+        self.fd.load(Ordering::Relaxed)
     }
 
     /// fileno(): the file descriptor, as `fd`.
@@ -106,7 +111,11 @@ impl SharedMemory {
     /// close_fd(): closes the descriptor; mappings stay valid. Calling it
     /// again does nothing.
     fn close_fd(&self) -> PyResult<()> {
-        let Some(shm) = self.handle().take() else {
+        let Some(shm) = self
+            .handle()
+            .take()
+            .inspect(|_| self.fd.store(-1, Ordering::Relaxed))
+        else {
             return Ok(());
         };
         shm.close().map_err(|e| match e.raw_os_error() {
