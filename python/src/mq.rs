@@ -272,8 +272,14 @@ impl MessageQueue {
             Err(e) if e.kind() == ipc::ErrorKind::Busy && !is_zero(timeout) => Ok(None),
             result => result.map(|r| Some(bytes(buf, r))),
         });
+        // The lock is released before anything that may run Python code (a
+        // tuple may start the garbage collector, whose finalizers may let
+        // another thread in to close() this queue).
         let received = match received {
-            Ok(Some(received)) => Ok(received),
+            Ok(Some(received)) => {
+                drop(guard);
+                Ok(received)
+            }
             Ok(None) => {
                 // The wait holds its own reference, not the lock.
                 let mq = Arc::clone(mq);
@@ -283,7 +289,10 @@ impl MessageQueue {
                         .map(|r| bytes(buf, r))
                 })
             }
-            Err(e) => Err(e),
+            Err(e) => {
+                drop(guard);
+                Err(e)
+            }
         };
         let (bytes, priority) = received.map_err(|e| errors::call(py, &e, EMPTY, GONE_READ))?;
         PyTuple::new(
