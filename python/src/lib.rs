@@ -10,6 +10,8 @@ mod errors;
 mod mq;
 mod semaphore;
 mod shm;
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+mod sys;
 
 use pyo3::prelude::*;
 

@@ -99,6 +99,11 @@ impl SharedMemory {
         let shm = handle
             .as_ref()
             .ok_or_else(|| ExistentialError::new_err("The segment does not exist"))?;
+        #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+        if let Ok(size) = crate::sys::size(std::os::fd::AsFd::as_fd(shm)) {
+            return usize::try_from(size).map_err(|_| PyValueError::new_err("size too large"));
+        }
+        // Elsewhere, and to report an error: the crate's call.
         shm.size().map_err(|e| match e.raw_os_error() {
             Some(libc::EBADF | libc::EINVAL) => {
                 ExistentialError::new_err("The segment does not exist")
