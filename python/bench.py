@@ -88,6 +88,51 @@ def worker(row, n):
             f()
 
 
+def phases(n):
+    """Times each call of the message-queue and shared-memory rows on its
+    own, n times, in this process; prints {phase: median ns} as JSON."""
+    import json
+    import mmap
+    import posix_ipc
+
+    pc, out = time.perf_counter_ns, {}
+    name = "/ipc-pybench.%d" % os.getpid()
+
+    def record(label, samples):
+        out[label] = statistics.median(samples)
+
+    for size in (64, 8192):
+        mq = posix_ipc.MessageQueue(name, posix_ipc.O_CREX, max_messages=8,
+                                    max_message_size=size)
+        try:
+            sends, receives, msg = [], [], b"m" * 64
+            for _ in range(n):
+                t0 = pc(); mq.send(msg); t1 = pc(); mq.receive(); t2 = pc()
+                sends.append(t1 - t0); receives.append(t2 - t1)
+            record("send(64 B), queue of %d B messages" % size, sends)
+            record("receive(), queue of %d B messages" % size, receives)
+        finally:
+            mq.close()
+            posix_ipc.unlink_message_queue(name)
+    shm = posix_ipc.SharedMemory(name, posix_ipc.O_CREX, size=4096)
+    shm.close_fd()
+    try:
+        samples = [[] for _ in range(4)]
+        for _ in range(n):
+            t0 = pc(); m = posix_ipc.SharedMemory(name); t1 = pc()
+            fd, size = m.fd, m.size; t2 = pc()
+            f = mmap.mmap(fd, size); f.close(); t3 = pc()
+            m.close_fd(); t4 = pc()
+            for i, (a, b) in enumerate(((t0, t1), (t1, t2), (t2, t3), (t3, t4))):
+                samples[i].append(b - a)
+        for label, s in zip(("SharedMemory(name)", ".fd + .size",
+                             "mmap.mmap(fd, size) + close()", "close_fd()"), samples):
+            record(label, s)
+    finally:
+        posix_ipc.unlink_shared_memory(name)
+    print(json.dumps(out))
+
+
 def _timed(f):
     start = time.perf_counter_ns()
     f()
@@ -116,10 +161,15 @@ def main():
     p.add_argument("--rounds", type=int, default=7)
     p.add_argument("--scale", type=float, default=1.0, help="multiply iteration counts")
     p.add_argument("--only", help="run the rows whose name contains this")
+    p.add_argument("--phases", action="store_true",
+                   help="also time each call of the queue and shared-memory rows")
     p.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.worker:
-        worker(args.worker[0], int(args.worker[1]))
+        if args.worker[0] == "phases":
+            phases(int(args.worker[1]))
+        else:
+            worker(args.worker[0], int(args.worker[1]))
         return
     if not args.theirs:
         p.error("--theirs (or IPC_TEST_PYTHON): a Python with the real posix_ipc")
@@ -140,6 +190,24 @@ def main():
         median = statistics.median(theirs) / statistics.median(ours)
         print("| %s | %s | %s | %.2f | %.2f |" % (row, fmt(t), fmt(o), t / o, median),
               flush=True)
+    if args.phases:
+        import json
+
+        def run_phases(python):
+            out = subprocess.run([python, os.path.abspath(__file__), "--worker", "phases",
+                                  str(max(1, int(30_000 * args.scale)))],
+                                 check=True, capture_output=True, text=True).stdout
+            return json.loads(out)
+
+        ours, theirs = [], []
+        for _ in range(3):
+            ours.append(run_phases(args.ours))
+            theirs.append(run_phases(args.theirs))
+        print("\n| phase (3 runs, medians) | posix_ipc 1.3.2 | ours |")
+        print("|---|---:|---:|")
+        span = lambda runs, k: "%s–%s" % (fmt(min(r[k] for r in runs)), fmt(max(r[k] for r in runs)))
+        for k in ours[0]:
+            print("| %s | %s | %s |" % (k, span(theirs, k), span(ours, k)))
 
 
 if __name__ == "__main__":
