@@ -1,5 +1,6 @@
 //! POSIX message queues: [`MessageQueue`] and [`MessageQueueOptions`].
 
+mod interruptible;
 mod notify;
 mod options;
 

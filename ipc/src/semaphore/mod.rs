@@ -2,6 +2,7 @@
 
 #[cfg(target_os = "linux")]
 mod file;
+mod interruptible;
 mod options;
 mod spin;
 
