@@ -4,6 +4,7 @@
 use std::cell::UnsafeCell;
 use std::ffi::c_int;
 use std::mem::ManuallyDrop;
+#[cfg(target_os = "linux")]
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use super::Errno;
@@ -20,6 +21,7 @@ pub(crate) const SUPPORTED: bool = cfg!(target_os = "linux");
 /// Where the lock word (the owner's thread id, with the FUTEX_WAITERS and
 /// FUTEX_OWNER_DIED bits) sits in a `pthread_mutex_t`: glibc's `__lock` is
 /// its first int, musl's `_m_lock` its second.
+#[cfg(target_os = "linux")]
 const LOCK_WORD_OFFSET: usize = if cfg!(target_env = "musl") { 4 } else { 0 };
 
 /// The C library, for the layout fingerprint: a glibc and a musl process
@@ -65,10 +67,16 @@ unsafe extern "C" {
 impl<T: ShmSafe> Locked<T> {
     /// `pthread_mutex_init` with PTHREAD_PROCESS_SHARED, PTHREAD_MUTEX_ROBUST
     /// and PTHREAD_MUTEX_ERRORCHECK. `&mut self`: nobody else can use it yet.
+    #[cfg_attr(not(target_os = "linux"), allow(clippy::unused_self))]
     pub(crate) fn init(&mut self) -> Result<(), Errno> {
-        if !SUPPORTED {
-            return Err(libc::ENOSYS);
-        }
+        #[cfg(not(target_os = "linux"))]
+        return Err(libc::ENOSYS);
+        #[cfg(target_os = "linux")]
+        self.init_linux()
+    }
+
+    #[cfg(target_os = "linux")]
+    fn init_linux(&mut self) -> Result<(), Errno> {
         let mut attr = std::mem::MaybeUninit::<libc::pthread_mutexattr_t>::uninit();
         // SAFETY: `attr` is writable storage for a pthread_mutexattr_t.
         check(unsafe { libc::pthread_mutexattr_init(attr.as_mut_ptr()) })?;
@@ -136,7 +144,7 @@ impl<T: ShmSafe> Locked<T> {
                 e => Err(e),
             }
         });
-        #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+        #[cfg(all(target_os = "linux", not(target_env = "gnu")))]
         let ret = crate::deadline::retry_until(deadline, super::Clock::Realtime, |at| {
             // SAFETY: as in `lock`; `at` is a valid timespec for the call.
             match unsafe { libc::pthread_mutex_timedlock(self.raw.get(), at) } {
@@ -144,6 +152,12 @@ impl<T: ShmSafe> Locked<T> {
                 e => Err(e),
             }
         });
+        // No robust mutexes here (SUPPORTED is false): never reached.
+        #[cfg(not(target_os = "linux"))]
+        let ret: Result<c_int, Errno> = {
+            let _ = deadline;
+            Err(libc::ENOSYS)
+        };
         match ret {
             Ok(_) => self.locked(0),
             Err(e) => self.locked(e),
@@ -185,6 +199,7 @@ impl<T> Locked<T> {
     /// Whether a live thread of this process holds the mutex: its lock word
     /// names a thread id that `tgkill(getpid(), tid, 0)` finds.
     #[allow(clippy::cast_ptr_alignment)] // a pthread_mutex_t is int-aligned
+    #[cfg_attr(not(target_os = "linux"), allow(clippy::unused_self))]
     fn held_in_this_process(&self) -> bool {
         #[cfg(target_os = "linux")]
         {
@@ -289,24 +304,19 @@ fn check(ret: c_int) -> Result<(), Errno> {
     if ret == 0 { Ok(()) } else { Err(ret) }
 }
 
-#[cfg(any(target_os = "linux", target_os = "freebsd"))]
+#[cfg(target_os = "linux")]
 fn set_robust(attr: *mut libc::pthread_mutexattr_t) -> Result<(), Errno> {
     // SAFETY: `attr` is an initialised attribute object (caller).
     check(unsafe { libc::pthread_mutexattr_setrobust(attr, libc::PTHREAD_MUTEX_ROBUST) })
 }
 
-#[cfg(not(any(target_os = "linux", target_os = "freebsd")))]
-fn set_robust(_attr: *mut libc::pthread_mutexattr_t) -> Result<(), Errno> {
-    Err(libc::ENOSYS)
-}
-
-#[cfg(any(target_os = "linux", target_os = "freebsd"))]
+#[cfg(target_os = "linux")]
 unsafe fn consistent(m: *mut libc::pthread_mutex_t) -> c_int {
     // SAFETY: forwarded from the caller's contract.
     unsafe { libc::pthread_mutex_consistent(m) }
 }
 
-#[cfg(not(any(target_os = "linux", target_os = "freebsd")))]
+#[cfg(not(target_os = "linux"))]
 unsafe fn consistent(_m: *mut libc::pthread_mutex_t) -> c_int {
     libc::ENOSYS
 }

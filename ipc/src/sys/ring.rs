@@ -232,6 +232,8 @@ impl<T: crate::ShmSafe> Ring<T> {
     /// A fresh object is all zeros, which is the empty ring: the hints at
     /// 0 and slot `i` in state `FREE(i)` (states store the position of the
     /// slot's lap, `pos - i`, see [`Ring::base`]).
+    // On 32-bit targets no usize exceeds MAX_CAPACITY; on 64-bit ones it can.
+    #[allow(clippy::absurd_extreme_comparisons)]
     pub(crate) fn new(region: Region<Control>, capacity: usize) -> Option<Ring<T>> {
         let (slots_at, len) = geometry::<T>(PAYLOAD_AT, capacity)?;
         if capacity == 0 || capacity > MAX_CAPACITY || region.payload_len() < len {
@@ -590,7 +592,7 @@ fn wake(event: &AtomicU32) {
 #[cfg(any(target_os = "linux", target_os = "android"))]
 pub(crate) fn futex_wait(event: &AtomicU32, expected: u32, timeout: Duration) {
     let ts = libc::timespec {
-        tv_sec: timeout.as_secs().min(i32::MAX as u64) as libc::time_t,
+        tv_sec: timeout.as_secs().min(i32::MAX as u64) as _,
         tv_nsec: timeout.subsec_nanos() as _,
     };
     // SAFETY: `event` is a live, aligned u32 in a MAP_SHARED mapping (no

@@ -349,6 +349,8 @@ impl<T: ShmSafe> Channel<T> {
     }
 }
 
+// On 32-bit targets no usize exceeds MAX_CAPACITY; on 64-bit ones it can.
+#[allow(clippy::absurd_extreme_comparisons)]
 fn check_capacity(op: &'static str, name: &str, capacity: usize) -> Result<()> {
     if capacity == 0 || capacity > MAX_CAPACITY {
         return Err(Error::new(
