@@ -10,7 +10,7 @@
 //! ```
 //! use ipc::inspect::{self, LockState, TypedKind};
 //!
-//! # let name = format!("/doc.inspect.{}", std::process::id());
+//! let name = format!("/doc.inspect.{}", std::process::id());
 //! let lock = ipc::Mutex::<u64>::create(&name)?;
 //! let info = inspect::shared_memory(&name)?;
 //! let typed = info.typed.expect("a typed object");
@@ -178,7 +178,7 @@ pub enum LockState {
 /// # Examples
 ///
 /// ```
-/// # let name = format!("/doc.inspect-plain.{}", std::process::id());
+/// let name = format!("/doc.inspect-plain.{}", std::process::id());
 /// let shm = ipc::SharedMemory::create(&name, 4096)?;
 /// let info = ipc::inspect::shared_memory(&name)?;
 /// assert_eq!(info.size, 4096);

@@ -42,6 +42,7 @@
 //! Names follow the portable rules of [`name`]: `/` then 1 to 251 (semaphores)
 //! or 255 bytes, without another `/` or a NUL. Every constructor checks them
 //! before any system call.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(feature = "tokio")]
 mod aio;
@@ -69,14 +70,17 @@ mod namespace;
 mod private;
 
 #[cfg(all(feature = "tokio", target_os = "linux"))]
+#[cfg_attr(docsrs, doc(cfg(all(feature = "tokio", target_os = "linux"))))]
 pub use aio::AsyncMessageQueue;
 #[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub use aio::{AsyncSemaphore, AsyncSemaphoreGuard};
 pub use critical::NamedSemaphore;
 pub use error::{Error, ErrorKind, Result};
 pub use ipc_macros::named_semaphore;
 pub use ipc_macros::{ShmSafe, named_mutex, named_shared_memory};
 #[cfg(target_os = "linux")]
+#[cfg_attr(docsrs, doc(cfg(target_os = "linux")))]
 pub use mq::{MessageQueue, MessageQueueOptions, unlink_message_queue};
 pub use namespace::namespace;
 pub use semaphore::{Semaphore, SemaphoreGuard, SemaphoreOptions, unlink_semaphore};

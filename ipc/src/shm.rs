@@ -97,7 +97,7 @@ impl SharedMemoryOptions {
     ///
     /// ```
     /// use ipc::{ErrorKind, SharedMemory};
-    /// # let name = format!("/doc.shm-create-new.{}", std::process::id());
+    /// let name = format!("/doc.shm-create-new.{}", std::process::id());
     /// let shm = SharedMemory::create_new(&name, 100)?;
     /// assert_eq!(SharedMemory::create_new(&name, 100).unwrap_err().kind(), ErrorKind::AlreadyExists);
     /// shm.unlink()?;
@@ -166,7 +166,7 @@ impl SharedMemoryOptions {
     ///
     /// ```
     /// use ipc::SharedMemory;
-    /// # let name = format!("/doc.shm-options-open.{}", std::process::id());
+    /// let name = format!("/doc.shm-options-open.{}", std::process::id());
     /// let shm = SharedMemory::options().create(true).mode(0o640).size(1024).open(&name)?;
     /// let emptied = SharedMemory::options().truncate(true).open(&name)?;
     /// assert_eq!(emptied.size()?, 0);
@@ -316,7 +316,7 @@ impl SharedMemory {
     ///
     /// ```
     /// use ipc::SharedMemory;
-    /// # let name = format!("/doc.shm-create.{}", std::process::id());
+    /// let name = format!("/doc.shm-create.{}", std::process::id());
     /// let shm = SharedMemory::create(&name, 4096)?;
     /// assert_eq!(SharedMemory::create(&name, 0)?.size()?, 4096); // 0 leaves it
     /// assert_eq!(SharedMemory::create(&name, 100)?.size()?, 100); // > 0 resizes

@@ -135,7 +135,7 @@ impl MessageQueue {
     ///
     /// ```
     /// use ipc::MessageQueue;
-    /// # let name = format!("/doc.mq-create.{}", std::process::id());
+    /// let name = format!("/doc.mq-create.{}", std::process::id());
     /// let mq = MessageQueue::create(&name)?; // the system's default limits
     /// assert_eq!(mq.max_messages(), ipc::consts::queue_messages_max_default());
     /// let again = MessageQueue::create(&name)?; // exists: opened
@@ -159,7 +159,7 @@ impl MessageQueue {
     ///
     /// ```
     /// use ipc::{ErrorKind, MessageQueue};
-    /// # let name = format!("/doc.mq-create-new.{}", std::process::id());
+    /// let name = format!("/doc.mq-create-new.{}", std::process::id());
     /// let mq = MessageQueue::create_new(&name)?;
     /// assert_eq!(MessageQueue::create_new(&name).unwrap_err().kind(), ErrorKind::AlreadyExists);
     /// mq.unlink()?;

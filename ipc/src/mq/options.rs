@@ -143,7 +143,7 @@ impl MessageQueueOptions {
     ///
     /// ```
     /// use ipc::MessageQueue;
-    /// # let name = format!("/doc.mq-options-open.{}", std::process::id());
+    /// let name = format!("/doc.mq-options-open.{}", std::process::id());
     /// let writer = MessageQueue::options().create(true).read(false).max_message_size(32).open(&name)?;
     /// let reader = MessageQueue::options().write(false).open(&name)?;
     /// writer.send(b"one way", 0)?;

@@ -116,7 +116,7 @@ impl Semaphore {
     ///
     /// ```
     /// use ipc::Semaphore;
-    /// # let name = format!("/doc.create.{}", std::process::id());
+    /// let name = format!("/doc.create.{}", std::process::id());
     /// let first = Semaphore::create(&name, 5)?;
     /// let second = Semaphore::create(&name, 99)?; // exists: 99 is ignored
     /// assert_eq!(second.value()?, 5);
@@ -142,7 +142,7 @@ impl Semaphore {
     ///
     /// ```
     /// use ipc::{ErrorKind, Semaphore};
-    /// # let name = format!("/doc.create_new.{}", std::process::id());
+    /// let name = format!("/doc.create_new.{}", std::process::id());
     /// let sem = Semaphore::create_new(&name, 0)?;
     /// assert_eq!(Semaphore::create_new(&name, 0).unwrap_err().kind(), ErrorKind::AlreadyExists);
     /// sem.unlink()?;

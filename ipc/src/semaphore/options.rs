@@ -120,7 +120,7 @@ impl SemaphoreOptions {
     ///
     /// ```
     /// use ipc::Semaphore;
-    /// # let name = format!("/doc.sem-options-open.{}", std::process::id());
+    /// let name = format!("/doc.sem-options-open.{}", std::process::id());
     /// let sem = Semaphore::options().create(true).mode(0o644).initial_value(2).open(&name)?;
     /// assert_eq!(Semaphore::options().open(&name)?.value()?, 2);
     /// sem.unlink()?;

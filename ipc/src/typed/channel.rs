@@ -55,7 +55,7 @@ use crate::{Error, ErrorKind, Result, ShmSafe};
 /// ```
 /// use ipc::Channel;
 ///
-/// # let name = format!("/doc.channel.{}", std::process::id());
+/// let name = format!("/doc.channel.{}", std::process::id());
 /// let channel = Channel::<[u64; 2]>::create(&name, 64)?;
 /// let tx = channel.sender();
 /// tx.send([1, 2])?;
@@ -141,7 +141,7 @@ impl<T: ShmSafe> Channel<T> {
     /// # Examples
     ///
     /// ```
-    /// # let name = format!("/doc.channel-create.{}", std::process::id());
+    /// let name = format!("/doc.channel-create.{}", std::process::id());
     /// let channel = ipc::Channel::<u64>::create(&name, 1024)?;
     /// assert_eq!(channel.capacity(), 1024);
     /// assert!(ipc::Channel::<u64>::create(&name, 8).is_err()); // another capacity
@@ -166,7 +166,7 @@ impl<T: ShmSafe> Channel<T> {
     /// # Examples
     ///
     /// ```
-    /// # let name = format!("/doc.channel-create-new.{}", std::process::id());
+    /// let name = format!("/doc.channel-create-new.{}", std::process::id());
     /// let channel = ipc::Channel::<u32>::create_new(&name, 16)?;
     /// let err = ipc::Channel::<u32>::create_new(&name, 16).unwrap_err();
     /// assert_eq!(err.kind(), ipc::ErrorKind::AlreadyExists);
@@ -193,7 +193,7 @@ impl<T: ShmSafe> Channel<T> {
     /// # Examples
     ///
     /// ```
-    /// # let name = format!("/doc.channel-open.{}", std::process::id());
+    /// let name = format!("/doc.channel-open.{}", std::process::id());
     /// let channel = ipc::Channel::<u16>::create(&name, 4)?;
     /// assert_eq!(ipc::Channel::<u16>::open(&name)?.capacity(), 4);
     /// let err = ipc::Channel::<u32>::open(&name).unwrap_err(); // another T
@@ -263,7 +263,7 @@ impl<T: ShmSafe> Channel<T> {
     /// # Examples
     ///
     /// ```
-    /// # let name = format!("/doc.channel-sender.{}", std::process::id());
+    /// let name = format!("/doc.channel-sender.{}", std::process::id());
     /// let channel = ipc::Channel::<u8>::create(&name, 2)?;
     /// channel.sender().send(7)?;
     /// assert_eq!(channel.len(), 1);
@@ -283,7 +283,7 @@ impl<T: ShmSafe> Channel<T> {
     /// # Examples
     ///
     /// ```
-    /// # let name = format!("/doc.channel-receiver.{}", std::process::id());
+    /// let name = format!("/doc.channel-receiver.{}", std::process::id());
     /// let channel = ipc::Channel::<u8>::create(&name, 2)?;
     /// channel.sender().send(7)?;
     /// assert_eq!(channel.receiver().recv()?, 7);
@@ -311,7 +311,7 @@ impl<T: ShmSafe> Channel<T> {
     /// # Examples
     ///
     /// ```
-    /// # let name = format!("/doc.channel-len.{}", std::process::id());
+    /// let name = format!("/doc.channel-len.{}", std::process::id());
     /// let channel = ipc::Channel::<u32>::create(&name, 8)?;
     /// let tx = channel.sender();
     /// tx.send(1)?;
@@ -406,7 +406,7 @@ impl<T: ShmSafe> Sender<T> {
     /// # Examples
     ///
     /// ```
-    /// # let name = format!("/doc.channel-send.{}", std::process::id());
+    /// let name = format!("/doc.channel-send.{}", std::process::id());
     /// let channel = ipc::Channel::<u64>::create(&name, 1)?;
     /// let (tx, rx) = (channel.sender(), channel.receiver());
     /// let peer = std::thread::spawn(move || rx.recv().and_then(|_| rx.recv()));
@@ -429,7 +429,7 @@ impl<T: ShmSafe> Sender<T> {
     /// # Examples
     ///
     /// ```
-    /// # let name = format!("/doc.channel-try-send.{}", std::process::id());
+    /// let name = format!("/doc.channel-try-send.{}", std::process::id());
     /// let channel = ipc::Channel::<u64>::create(&name, 1)?;
     /// let tx = channel.sender();
     /// tx.try_send(1)?;
@@ -460,7 +460,7 @@ impl<T: ShmSafe> Sender<T> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// # let name = format!("/doc.channel-send-timeout.{}", std::process::id());
+    /// let name = format!("/doc.channel-send-timeout.{}", std::process::id());
     /// let channel = ipc::Channel::<u64>::create(&name, 1)?;
     /// let tx = channel.sender();
     /// tx.send_timeout(1, Duration::from_millis(10))?;
@@ -525,7 +525,7 @@ impl<T: ShmSafe> Sender<T> {
     /// # Examples
     ///
     /// ```
-    /// # let name = format!("/doc.channel-send-with.{}", std::process::id());
+    /// let name = format!("/doc.channel-send-with.{}", std::process::id());
     /// let channel = ipc::Channel::<[u8; 4096]>::create(&name, 4)?;
     /// channel.sender().send_with(|page| {
     ///     page.fill(0);
@@ -555,7 +555,7 @@ impl<T: ShmSafe> Receiver<T> {
     /// # Examples
     ///
     /// ```
-    /// # let name = format!("/doc.channel-recv.{}", std::process::id());
+    /// let name = format!("/doc.channel-recv.{}", std::process::id());
     /// let channel = ipc::Channel::<i32>::create(&name, 4)?;
     /// let tx = channel.sender();
     /// std::thread::spawn(move || tx.send(-1));
@@ -576,7 +576,7 @@ impl<T: ShmSafe> Receiver<T> {
     /// # Examples
     ///
     /// ```
-    /// # let name = format!("/doc.channel-try-recv.{}", std::process::id());
+    /// let name = format!("/doc.channel-try-recv.{}", std::process::id());
     /// let channel = ipc::Channel::<i32>::create(&name, 4)?;
     /// let rx = channel.receiver();
     /// assert_eq!(rx.try_recv().unwrap_err().kind(), ipc::ErrorKind::Busy);
@@ -606,7 +606,7 @@ impl<T: ShmSafe> Receiver<T> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// # let name = format!("/doc.channel-recv-timeout.{}", std::process::id());
+    /// let name = format!("/doc.channel-recv-timeout.{}", std::process::id());
     /// let channel = ipc::Channel::<i32>::create(&name, 4)?;
     /// let err = channel.receiver().recv_timeout(Duration::from_millis(10)).unwrap_err();
     /// assert_eq!(err.kind(), ipc::ErrorKind::Busy);
@@ -662,7 +662,7 @@ impl<T: ShmSafe> Receiver<T> {
     /// # Examples
     ///
     /// ```
-    /// # let name = format!("/doc.channel-recv-with.{}", std::process::id());
+    /// let name = format!("/doc.channel-recv-with.{}", std::process::id());
     /// let channel = ipc::Channel::<[u64; 512]>::create(&name, 2)?;
     /// channel.sender().send([3; 512])?;
     /// let sum: u64 = channel.receiver().recv_with(|v| v.iter().sum())?;
