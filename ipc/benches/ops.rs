@@ -134,6 +134,22 @@ fn semaphores(c: &mut Criterion, out: &mut Interleaved) {
             black_box(sem.try_acquire().is_err());
         },
     );
+    let mut g = group(c, "failing acquire_nowait");
+    g.bench_function("raw", |b| b.iter(|| black_box(raw.try_wait())));
+    g.bench_function("ipc", |b| {
+        b.iter(|| black_box(sem.acquire_nowait().unwrap()))
+    });
+    g.finish();
+    ab(
+        out,
+        "failing acquire_nowait",
+        &mut || {
+            black_box(raw.try_wait());
+        },
+        &mut || {
+            black_box(sem.acquire_nowait().unwrap());
+        },
+    );
 
     let mut g = group(c, "value");
     g.bench_function("raw", |b| b.iter(|| black_box(raw.value())));
@@ -296,6 +312,7 @@ fn summary(interleaved: &Interleaved) {
         "lock guard",
         "critical!",
         "failing try_acquire",
+        "failing acquire_nowait",
         "value",
         "mq send+receive_into 64 B",
         "mq send+receive_into 4096 B",
