@@ -11,18 +11,24 @@
 //! the `#[named_semaphore]` attribute runs the very same function at compile
 //! time: this file is the single source of truth for both.
 //!
-//! ```
-//! use ipc::name::{check, Kind, NameError};
-//!
-//! const OK: () = match check("/jobs", Kind::Semaphore) {
-//!     Ok(()) => (),
-//!     Err(_) => panic!("not a valid name"),
-//! };
-//! assert_eq!(check("jobs", Kind::MessageQueue), Err(NameError::NoLeadingSlash));
-//! ```
+#![cfg_attr(
+    not(proc_macro),
+    doc = r#"
+```
+use ipc::name::{check, Kind, NameError};
 
-// This file is also compiled into `ipc-macros` (through `#[path]`), so it may
-// only use `core`.
+const OK: () = match check("/jobs", Kind::Semaphore) {
+    Ok(()) => (),
+    Err(_) => panic!("not a valid name"),
+};
+assert_eq!(check("jobs", Kind::MessageQueue), Err(NameError::NoLeadingSlash));
+```
+"#
+)]
+
+// This file is also compiled into `ipc-macros` (its src/name.rs is a symbolic
+// link here), so it may only use `core`; its examples use the runtime crate,
+// so they are doc attributes that a proc-macro crate (cfg `proc_macro`) omits.
 
 use core::fmt;
 
@@ -103,10 +109,15 @@ impl core::error::Error for NameError {}
 /// Linux limits names to `NAME_MAX` (255) bytes; glibc stores a semaphore as
 /// the file `sem.<name>` in `/dev/shm`, which leaves 251 for semaphores.
 ///
-/// ```
-/// use ipc::name::{max_len, Kind};
-/// assert!(max_len(Kind::Semaphore) <= max_len(Kind::SharedMemory));
-/// ```
+#[cfg_attr(
+    not(proc_macro),
+    doc = r#"
+```
+use ipc::name::{max_len, Kind};
+assert!(max_len(Kind::Semaphore) <= max_len(Kind::SharedMemory));
+```
+"#
+)]
 #[must_use]
 pub const fn max_len(kind: Kind) -> usize {
     match kind {
@@ -128,16 +139,21 @@ pub const fn max_len(kind: Kind) -> usize {
 ///
 /// # Examples
 ///
-/// ```
-/// use ipc::name::{check, Kind, NameError};
-///
-/// assert_eq!(check("/orders", Kind::SharedMemory), Ok(()));
-/// assert_eq!(check("/a/b", Kind::SharedMemory), Err(NameError::InteriorSlash));
-/// assert_eq!(
-///     check(&format!("/{}", "x".repeat(252)), Kind::Semaphore),
-///     Err(NameError::TooLong { len: 252, max: 251 }),
-/// );
-/// ```
+#[cfg_attr(
+    not(proc_macro),
+    doc = r#"
+```
+use ipc::name::{check, Kind, NameError};
+
+assert_eq!(check("/orders", Kind::SharedMemory), Ok(()));
+assert_eq!(check("/a/b", Kind::SharedMemory), Err(NameError::InteriorSlash));
+assert_eq!(
+    check(&format!("/{}", "x".repeat(252)), Kind::Semaphore),
+    Err(NameError::TooLong { len: 252, max: 251 }),
+);
+```
+"#
+)]
 pub const fn check(name: &str, kind: Kind) -> Result<(), NameError> {
     let bytes = name.as_bytes();
     if bytes.is_empty() {
@@ -177,16 +193,21 @@ pub const fn check(name: &str, kind: Kind) -> Result<(), NameError> {
 /// `/X` in `/dev/shm/sem.X`, where `shm_open("/sem.X")` finds it too.
 /// Elsewhere semaphores and shared memory have separate namespaces.
 ///
-/// ```
-/// use ipc::name::{aliases_semaphore, check, Kind, NameError};
-///
-/// if cfg!(target_os = "linux") {
-///     assert!(aliases_semaphore("/sem.jobs"));
-///     assert_eq!(check("/sem.jobs", Kind::SharedMemory), Err(NameError::AliasesSemaphore));
-///     assert_eq!(check("/sem.jobs", Kind::Semaphore), Ok(()));
-/// }
-/// assert!(!aliases_semaphore("/semaphores"));
-/// ```
+#[cfg_attr(
+    not(proc_macro),
+    doc = r#"
+```
+use ipc::name::{aliases_semaphore, check, Kind, NameError};
+
+if cfg!(target_os = "linux") {
+    assert!(aliases_semaphore("/sem.jobs"));
+    assert_eq!(check("/sem.jobs", Kind::SharedMemory), Err(NameError::AliasesSemaphore));
+    assert_eq!(check("/sem.jobs", Kind::Semaphore), Ok(()));
+}
+assert!(!aliases_semaphore("/semaphores"));
+```
+"#
+)]
 #[must_use]
 pub const fn aliases_semaphore(name: &str) -> bool {
     let b = name.as_bytes();
