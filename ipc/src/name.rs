@@ -111,12 +111,12 @@ impl core::error::Error for NameError {}
 ///
 #[cfg_attr(
     not(proc_macro),
-    doc = r#"
+    doc = r"
 ```
 use ipc::name::{max_len, Kind};
 assert!(max_len(Kind::Semaphore) <= max_len(Kind::SharedMemory));
 ```
-"#
+"
 )]
 #[must_use]
 pub const fn max_len(kind: Kind) -> usize {
