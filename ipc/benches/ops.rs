@@ -137,7 +137,7 @@ fn semaphores(c: &mut Criterion, out: &mut Interleaved) {
     let mut g = group(c, "failing acquire_nowait");
     g.bench_function("raw", |b| b.iter(|| black_box(raw.try_wait())));
     g.bench_function("ipc", |b| {
-        b.iter(|| black_box(sem.acquire_nowait().unwrap()))
+        b.iter(|| black_box(sem.acquire_nowait().unwrap()));
     });
     g.finish();
     ab(
