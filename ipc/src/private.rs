@@ -12,13 +12,11 @@ pub use crate::typed::{struct_field, struct_start};
 /// The process-wide handle of a `#[named_semaphore]`: opened with `O_CREAT`
 /// on first use, then one atomic load per access. A failed open is not
 /// cached: the next call tries again.
-#[derive(Debug)]
 pub struct StaticSemaphore {
     name: &'static str,
     initial: u32,
     mode: u32,
-    cell: OnceLock<Semaphore>,
-    opening: std::sync::Mutex<()>,
+    lazy: Lazy<Semaphore>,
 }
 
 impl StaticSemaphore {
@@ -29,8 +27,7 @@ impl StaticSemaphore {
             name,
             initial,
             mode,
-            cell: OnceLock::new(),
-            opening: std::sync::Mutex::new(()),
+            lazy: Lazy::new(),
         }
     }
 
@@ -41,25 +38,22 @@ impl StaticSemaphore {
     /// As [`crate::SemaphoreOptions::open`].
     #[inline]
     pub fn get(&'static self) -> Result<&'static Semaphore> {
-        match self.cell.get() {
-            Some(sem) => Ok(sem),
-            None => self.open(),
-        }
+        self.lazy.get(|| {
+            Semaphore::options()
+                .create(true)
+                .initial_value(self.initial)
+                .mode(self.mode)
+                .open(&declared_name(self.name))
+        })
     }
+}
 
-    #[cold]
-    fn open(&'static self) -> Result<&'static Semaphore> {
-        // One opener at a time, so a race opens the semaphore once.
-        let _opening = self.opening.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(sem) = self.cell.get() {
-            return Ok(sem);
-        }
-        let sem = Semaphore::options()
-            .create(true)
-            .initial_value(self.initial)
-            .mode(self.mode)
-            .open(&declared_name(self.name))?;
-        Ok(self.cell.get_or_init(|| sem))
+impl std::fmt::Debug for StaticSemaphore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StaticSemaphore")
+            .field("name", &self.name)
+            .field("opened", &self.lazy.cell.get().is_some())
+            .finish_non_exhaustive()
     }
 }
 
