@@ -7,11 +7,11 @@
 
 mod common;
 
-use std::process::{Child, Command, ExitCode};
+use std::process::{Child, ExitCode};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use common::Name;
+use common::{Name, kill_and_reap, spawn};
 use ipc::{Channel, ErrorKind, Semaphore, Shared, SharedMemory, ShmSafe};
 
 /// A value of the multi-sender tests: `[sender, sequence number]`.
@@ -72,19 +72,6 @@ fn main() -> ExitCode {
         ("namespace_left_as_found", namespace_left_as_found),
     ];
     common::run_tests(&tests)
-}
-
-fn spawn(role: &str, args: &[&str]) -> Child {
-    Command::new(std::env::current_exe().unwrap())
-        .env("IPC_TEST_ROLE", role)
-        .args(args)
-        .spawn()
-        .unwrap()
-}
-
-fn kill_and_reap(mut child: Child) {
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap(); // reaped: its pid no longer exists
 }
 
 /// Waits for `child` at most `limit`; kills it and fails the test on expiry

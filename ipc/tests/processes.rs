@@ -10,10 +10,10 @@
 
 mod common;
 
-use std::process::{Child, Command, ExitCode};
+use std::process::{Child, ExitCode};
 use std::time::Duration;
 
-use common::Name;
+use common::{Name, spawn};
 use ipc::{ErrorKind, MessageQueue, Semaphore, SharedMemory};
 
 const ROUNDS: u32 = 2_000;
@@ -66,14 +66,6 @@ fn main() -> ExitCode {
         ("namespace_left_as_found", namespace_left_as_found),
     ];
     common::run_tests(&tests)
-}
-
-fn spawn(role: &str, args: &[&str]) -> Child {
-    Command::new(std::env::current_exe().unwrap())
-        .env("IPC_TEST_ROLE", role)
-        .args(args)
-        .spawn()
-        .unwrap()
 }
 
 fn wait_ok(mut child: Child) {

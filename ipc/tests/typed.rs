@@ -2,16 +2,13 @@
 //! binary re-runs itself in a child role (`IPC_TEST_ROLE`), and the parent
 //! kills children with SIGKILL where a test needs a death.
 
-// kill(2) and waitpid are libc calls; each carries its SAFETY argument.
-#![allow(unsafe_code)]
-
 mod common;
 
 use std::process::{Child, Command, ExitCode};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use common::Name;
+use common::{Name, kill_and_reap, spawn};
 use ipc::{ErrorKind, Mutex, Semaphore, Shared, SharedMemory, ShmSafe};
 
 /// The counter of the 4 × 100 000 test, declared once as the DSL does it.
@@ -155,19 +152,6 @@ fn main() -> ExitCode {
         ("namespace_left_as_found", namespace_left_as_found),
     ];
     common::run_tests(&tests)
-}
-
-fn spawn(role: &str, args: &[&str]) -> Child {
-    Command::new(std::env::current_exe().unwrap())
-        .env("IPC_TEST_ROLE", role)
-        .args(args)
-        .spawn()
-        .unwrap()
-}
-
-fn kill_and_reap(mut child: Child) {
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap(); // reaped: its pid no longer exists
 }
 
 /// 4 processes × 100 000 `fetch_add`s on a `#[named_shared_memory]` counter

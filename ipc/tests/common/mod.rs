@@ -105,6 +105,31 @@ pub fn namespace() -> Vec<String> {
     names
 }
 
+/// This test binary again, in the child role `role` (`IPC_TEST_ROLE`), with
+/// `args`: a real second process for the tests with their own `main`.
+///
+/// # Panics
+///
+/// If the process cannot be started.
+#[must_use]
+pub fn spawn(role: &str, args: &[&str]) -> std::process::Child {
+    std::process::Command::new(std::env::current_exe().unwrap())
+        .env("IPC_TEST_ROLE", role)
+        .args(args)
+        .spawn()
+        .unwrap()
+}
+
+/// SIGKILLs `child` and reaps it, so its pid no longer exists.
+///
+/// # Panics
+///
+/// If the signal or the wait fails.
+pub fn kill_and_reap(mut child: std::process::Child) {
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
 /// Runs `tests` one after another in this process, catching panics, and
 /// prints libtest-like lines; for the test files with their own `main`.
 pub fn run_tests(tests: &[(&str, fn())]) -> std::process::ExitCode {
