@@ -314,31 +314,20 @@ macro_rules! critical {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __critical {
+    // Without a binding: the same, with a name the block cannot see (macro
+    // hygiene), so both forms share one body.
+    ($lock:expr, $body:block) => {
+        $crate::__critical!($lock, guard_ref, $body)
+    };
     ($lock:expr, $guard:ident, $body:block) => {
         match $lock {
             ::core::result::Result::Ok(mut guard) => {
-                // The user's name for the guard, borrowed mutably for the
-                // block; the guard itself lives to the end of this arm.
-                #[allow(unused_variables, clippy::needless_borrow)]
+                // The block's name for the guard, borrowed mutably for it;
+                // the guard itself lives to the end of this arm: dropped
+                // after the block on a normal exit, and by unwinding or by
+                // the jump of a `return`/`break`/`continue`/`?` otherwise.
+                #[allow(unused_variables, unused_mut, clippy::needless_borrow)]
                 let $guard = &mut guard;
-                #[allow(clippy::diverging_sub_expression)]
-                let value = $body;
-                #[allow(unreachable_code)]
-                let result = {
-                    ::core::mem::drop(guard);
-                    ::core::result::Result::Ok::<_, $crate::Error>(value)
-                };
-                result
-            }
-            ::core::result::Result::Err(error) => ::core::result::Result::Err(error),
-        }
-    };
-    ($lock:expr, $body:block) => {
-        match $lock {
-            ::core::result::Result::Ok(guard) => {
-                // `guard` lives to the end of this arm: dropped after the
-                // block on a normal exit, and by unwinding or by the jump
-                // of a `return`/`break`/`continue`/`?` otherwise.
                 // A block that always leaves early is the point of an inline
                 // block, not a diverging sub-expression to warn about.
                 #[allow(clippy::diverging_sub_expression)]
