@@ -33,7 +33,7 @@ gen_thiserror() {
     printf '#[derive(Debug, thiserror::Error)]\n#[error("error %d: {0}")]\npub struct Error%d(pub String);\n' "$i" "$i"
   done
 }
-make_crate with-ipc "ipc = { path = \"$root/ipc\" }" gen_ipc
+make_crate with-ipc "ipc = { package = \"named-ipc\", path = \"$root/ipc\" }" gen_ipc
 make_crate with-thiserror 'thiserror = "2"
 libc = "0.2"' gen_thiserror
 
