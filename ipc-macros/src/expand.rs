@@ -228,6 +228,8 @@ fn wrong_item(object: Object, item: &TokenStream) -> Option<syn::Error> {
 
 /// The constants, accessors and trait impl. `checks` adds the compile-time
 /// assertions that run ipc's own const rules on the literal values.
+// One quote! of the generated impl, which reads best whole.
+#[allow(clippy::too_many_lines)]
 fn generate_semaphore(target: &Target, checked: &Checked, checks: bool) -> TokenStream {
     let Target {
         ident,
@@ -284,6 +286,7 @@ fn generate_semaphore(target: &Target, checked: &Checked, checks: bool) -> Token
             ///
             /// As `ipc::SemaphoreOptions::open`; a failed open is not cached,
             /// the next call tries again.
+            #[inline]
             #vis fn semaphore() -> ::ipc::Result<&'static ::ipc::Semaphore> {
                 static SEMAPHORE: ::ipc::__private::StaticSemaphore =
                     ::ipc::__private::StaticSemaphore::new(#name, #initial, #mode);
@@ -295,6 +298,7 @@ fn generate_semaphore(target: &Target, checked: &Checked, checks: bool) -> Token
             /// # Errors
             ///
             /// As `semaphore()` and `ipc::Semaphore::lock`.
+            #[inline]
             #vis fn lock() -> ::ipc::Result<::ipc::SemaphoreGuard<'static>> {
                 <Self as ::ipc::NamedSemaphore>::lock()
             }
@@ -304,6 +308,7 @@ fn generate_semaphore(target: &Target, checked: &Checked, checks: bool) -> Token
             /// # Errors
             ///
             /// `ErrorKind::Busy` if it is taken; otherwise as `semaphore()`.
+            #[inline]
             #vis fn try_lock() -> ::ipc::Result<::ipc::SemaphoreGuard<'static>> {
                 <Self as ::ipc::NamedSemaphore>::try_lock()
             }
@@ -314,6 +319,7 @@ fn generate_semaphore(target: &Target, checked: &Checked, checks: bool) -> Token
             /// # Errors
             ///
             /// `ErrorKind::Busy` when the time is up; otherwise as `semaphore()`.
+            #[inline]
             #vis fn lock_timeout(
                 timeout: ::core::time::Duration,
             ) -> ::ipc::Result<::ipc::SemaphoreGuard<'static>> {
@@ -326,6 +332,7 @@ fn generate_semaphore(target: &Target, checked: &Checked, checks: bool) -> Token
             /// # Errors
             ///
             /// As `lock()`; `f` does not run then.
+            #[inline]
             #vis fn critical<R>(f: impl ::core::ops::FnOnce() -> R) -> ::ipc::Result<R> {
                 <Self as ::ipc::NamedSemaphore>::critical(f)
             }
@@ -335,6 +342,7 @@ fn generate_semaphore(target: &Target, checked: &Checked, checks: bool) -> Token
             /// # Errors
             ///
             /// `ErrorKind::Busy` if it is taken; otherwise as `lock()`.
+            #[inline]
             #vis fn try_critical<R>(f: impl ::core::ops::FnOnce() -> R) -> ::ipc::Result<R> {
                 <Self as ::ipc::NamedSemaphore>::try_critical(f)
             }
@@ -344,6 +352,7 @@ fn generate_semaphore(target: &Target, checked: &Checked, checks: bool) -> Token
             /// # Errors
             ///
             /// `ErrorKind::Busy` when the time is up; otherwise as `lock()`.
+            #[inline]
             #vis fn critical_timeout<R>(
                 timeout: ::core::time::Duration,
                 f: impl ::core::ops::FnOnce() -> R,
@@ -357,6 +366,7 @@ fn generate_semaphore(target: &Target, checked: &Checked, checks: bool) -> Token
             /// # Errors
             ///
             /// As `ipc::unlink_semaphore`.
+            #[inline]
             #vis fn unlink() -> ::ipc::Result<()> {
                 ::ipc::__private::unlink_declared(#name, ::ipc::name::Kind::Semaphore)
             }
@@ -367,10 +377,12 @@ fn generate_semaphore(target: &Target, checked: &Checked, checks: bool) -> Token
             const INITIAL: u32 = #initial;
             const MODE: u32 = #mode_lit;
 
+            #[inline]
             fn semaphore() -> ::ipc::Result<&'static ::ipc::Semaphore> {
                 Self::semaphore()
             }
 
+            #[inline]
             fn unlink() -> ::ipc::Result<()> {
                 Self::unlink()
             }
@@ -419,9 +431,11 @@ fn generate_shared(target: &Target, checked: &Checked, checks: bool) -> TokenStr
             #consts
             #[allow(dead_code, clippy::unreachable)]
             impl #ident {
+                #[inline]
                 #vis fn shared() -> ::ipc::Result<&'static Self> {
                     ::core::unreachable!()
                 }
+                #[inline]
                 #vis fn unlink() -> ::ipc::Result<()> {
                     ::core::unreachable!()
                 }
@@ -452,6 +466,7 @@ fn generate_shared(target: &Target, checked: &Checked, checks: bool) -> TokenStr
             ///
             /// As `ipc::SharedOptions::open`; a failed open is not cached,
             /// the next call tries again.
+            #[inline]
             #vis fn shared() -> ::ipc::Result<&'static Self> {
                 static SHARED: ::ipc::__private::StaticShared<#ident> =
                     ::ipc::__private::StaticShared::new(#ident::NAME, #ident::MODE);
@@ -464,6 +479,7 @@ fn generate_shared(target: &Target, checked: &Checked, checks: bool) -> TokenStr
             /// # Errors
             ///
             /// As `ipc::unlink_shared_memory`.
+            #[inline]
             #vis fn unlink() -> ::ipc::Result<()> {
                 ::ipc::__private::unlink_declared(#ident::NAME, ::ipc::name::Kind::SharedMemory)
             }
@@ -515,6 +531,7 @@ fn generate_mutex(target: &Target, checked: &Checked, checks: bool) -> TokenStre
             ///
             /// As `ipc::MutexOptions::open`; a failed open is not cached,
             /// the next call tries again.
+            #[inline]
             #vis fn mutex() -> ::ipc::Result<&'static ::ipc::Mutex<#data>> {
                 static MUTEX: ::ipc::__private::StaticMutex<#data> =
                     ::ipc::__private::StaticMutex::new(#ident::NAME, #ident::MODE);
@@ -527,6 +544,7 @@ fn generate_mutex(target: &Target, checked: &Checked, checks: bool) -> TokenStre
             /// # Errors
             ///
             /// As `mutex()` and `ipc::Mutex::lock`.
+            #[inline]
             #vis fn lock() -> ::ipc::Result<::ipc::MutexGuard<'static, #data>> {
                 Self::mutex()?.lock()
             }
@@ -536,6 +554,7 @@ fn generate_mutex(target: &Target, checked: &Checked, checks: bool) -> TokenStre
             /// # Errors
             ///
             /// `ErrorKind::Busy` if it is held; otherwise as `lock()`.
+            #[inline]
             #vis fn try_lock() -> ::ipc::Result<::ipc::MutexGuard<'static, #data>> {
                 Self::mutex()?.try_lock()
             }
@@ -545,6 +564,7 @@ fn generate_mutex(target: &Target, checked: &Checked, checks: bool) -> TokenStre
             /// # Errors
             ///
             /// `ErrorKind::Busy` when the time is up; otherwise as `lock()`.
+            #[inline]
             #vis fn lock_timeout(
                 timeout: ::core::time::Duration,
             ) -> ::ipc::Result<::ipc::MutexGuard<'static, #data>> {
@@ -558,6 +578,7 @@ fn generate_mutex(target: &Target, checked: &Checked, checks: bool) -> TokenStre
             /// # Errors
             ///
             /// As `ipc::unlink_shared_memory`.
+            #[inline]
             #vis fn unlink() -> ::ipc::Result<()> {
                 ::ipc::__private::unlink_declared(#ident::NAME, ::ipc::name::Kind::SharedMemory)
             }
@@ -566,14 +587,17 @@ fn generate_mutex(target: &Target, checked: &Checked, checks: bool) -> TokenStre
         impl ::ipc::__private::CriticalSection for #ident {
             type Guard = ::ipc::MutexGuard<'static, #data>;
 
+            #[inline]
             fn lock() -> ::ipc::Result<Self::Guard> {
                 Self::lock()
             }
 
+            #[inline]
             fn try_lock() -> ::ipc::Result<Self::Guard> {
                 Self::try_lock()
             }
 
+            #[inline]
             fn lock_timeout(timeout: ::core::time::Duration) -> ::ipc::Result<Self::Guard> {
                 Self::lock_timeout(timeout)
             }

@@ -1,1 +1,1 @@
-../../ipc/src/name.rs
+../../ipc-core/src/name.rs

@@ -42,53 +42,15 @@
 //! Names follow the portable rules of [`name`]: `/` then 1 to 251 (semaphores)
 //! or 255 bytes, without another `/` or a NUL. Every constructor checks them
 //! before any system call.
+//!
+//! The runtime lives in the `named-ipc-core` package and the attributes in
+//! `named-ipc-macros`; this crate re-exports both, so a clean build compiles
+//! the runtime while `syn` compiles. Depend on this one.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-#[cfg(feature = "tokio")]
-mod aio;
-mod common;
-pub mod consts;
-mod critical;
-mod deadline;
-mod error;
-pub mod inspect;
-#[cfg(target_os = "linux")]
-mod mq;
-pub mod name;
-mod semaphore;
-mod shm;
-#[allow(unsafe_code)]
-mod sys;
-mod typed;
-
-#[doc(hidden)]
-pub mod __private {
-    //! Not public API: what the expansions of `#[named_semaphore]` need.
-    pub use crate::private::*;
-}
-mod namespace;
-mod private;
-
-#[cfg(all(feature = "tokio", target_os = "linux"))]
-#[cfg_attr(docsrs, doc(cfg(all(feature = "tokio", target_os = "linux"))))]
-pub use aio::AsyncMessageQueue;
-#[cfg(feature = "tokio")]
-#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
-pub use aio::{AsyncSemaphore, AsyncSemaphoreGuard};
-pub use critical::NamedSemaphore;
-pub use error::{Error, ErrorKind, Result};
-pub use ipc_macros::named_semaphore;
-pub use ipc_macros::{ShmSafe, named_mutex, named_shared_memory};
-#[cfg(target_os = "linux")]
-#[cfg_attr(docsrs, doc(cfg(target_os = "linux")))]
-pub use mq::{MessageQueue, MessageQueueOptions, unlink_message_queue};
-pub use namespace::namespace;
-pub use semaphore::{Semaphore, SemaphoreGuard, SemaphoreOptions, unlink_semaphore};
-pub use shm::{SharedMemory, SharedMemoryOptions, unlink_shared_memory};
-pub use sys::shm::Mapping;
-pub use typed::{
-    Channel, Mutex, MutexGuard, MutexOptions, Receiver, Sender, Shared, SharedOptions, ShmSafe,
-};
+#[doc(inline)]
+pub use ipc_core::*;
+pub use ipc_macros::{ShmSafe, named_mutex, named_semaphore, named_shared_memory};
 
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]

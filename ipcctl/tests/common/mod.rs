@@ -24,9 +24,41 @@ impl From<Output> for Run {
     }
 }
 
+/// `ipcctl` lists message queues through the mqueue filesystem at
+/// `/dev/mqueue`, which many systems (containers, minimal images) leave
+/// unmounted. These tests need to see queues there: as root, mount it once
+/// (as `.ci/run` does; the queues are the same kernel objects either way),
+/// and otherwise fail saying how, never pass without looking.
+fn ensure_mqueue_mounted() {
+    static MOUNTED: std::sync::Once = std::sync::Once::new();
+    MOUNTED.call_once(|| {
+        let mounted = || {
+            std::fs::read_to_string("/proc/self/mounts").is_ok_and(|m| {
+                m.lines()
+                    .any(|l| l.split_whitespace().nth(1) == Some("/dev/mqueue"))
+            })
+        };
+        if mounted() {
+            return;
+        }
+        let mount = "mkdir -p /dev/mqueue && mount -t mqueue none /dev/mqueue";
+        let ok = Command::new("sh")
+            .args(["-c", mount])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(
+            ok && mounted(),
+            "ipcctl's tests list message queues in /dev/mqueue, which is not mounted \
+             and could not be mounted here; as root, run: {mount}"
+        );
+        eprintln!("note: mounted the mqueue filesystem at /dev/mqueue for ipcctl's tests");
+    });
+}
+
 /// `ipcctl` as a command, stdin closed.
 #[must_use]
 pub fn cmd(args: &[&str]) -> Command {
+    ensure_mqueue_mounted();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ipcctl"));
     cmd.args(args).stdin(Stdio::null()).env("NO_COLOR", "1");
     cmd

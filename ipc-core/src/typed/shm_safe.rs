@@ -32,6 +32,7 @@ use core::sync::atomic::{
 /// # Examples
 ///
 /// ```
+/// # mod ipc { pub use ::ipc::*; pub use ipc_macros::*; } // the facade, in named-ipc-core
 /// use std::sync::atomic::AtomicU64;
 /// use ipc::ShmSafe;
 ///

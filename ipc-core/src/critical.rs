@@ -20,6 +20,7 @@ use crate::{Result, Semaphore, SemaphoreGuard};
 /// The attribute writes the impl:
 ///
 /// ```
+/// # mod ipc { pub use ::ipc::*; pub use ipc_macros::*; } // the facade, in named-ipc-core
 /// #[ipc::named_semaphore(name = "/ipc-doc.named", initial = 1, mode = 0o600)]
 /// pub struct JobsLock;
 ///
@@ -190,6 +191,7 @@ pub trait NamedSemaphore {
 /// # Examples
 ///
 /// ```
+/// # mod ipc { pub use ::ipc::*; pub use ipc_macros::*; } // the facade, in named-ipc-core
 /// use std::time::Duration;
 ///
 /// #[ipc::named_semaphore(name = "/ipc-doc.critical")]
@@ -221,6 +223,7 @@ pub trait NamedSemaphore {
 /// With a `#[named_mutex]` that protects data:
 ///
 /// ```
+/// # mod ipc { pub use ::ipc::*; pub use ipc_macros::*; } // the facade, in named-ipc-core
 /// #[ipc::named_mutex(name = "/ipc-doc.critical-state")]
 /// #[derive(ipc::ShmSafe)]
 /// #[repr(C)]

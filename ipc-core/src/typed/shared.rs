@@ -29,7 +29,7 @@ use crate::{Result, ShmSafe};
 /// one dies during `init`, the next opener notices and initialises it again.
 ///
 /// The same declaration as a type, with the name checked at compile time, is
-/// [`#[named_shared_memory]`](crate::named_shared_memory).
+/// [`#[named_shared_memory]`](attr.named_shared_memory.html).
 ///
 /// What is not guaranteed: the checks run when the object is opened. A
 /// process with write access can still shrink the object afterwards
@@ -46,6 +46,7 @@ use crate::{Result, ShmSafe};
 /// # Examples
 ///
 /// ```
+/// # mod ipc { pub use ::ipc::*; pub use ipc_macros::*; } // the facade, in named-ipc-core
 /// use std::sync::atomic::{AtomicU64, Ordering};
 /// use ipc::Shared;
 ///

@@ -85,7 +85,7 @@ impl<T: ShmSafe> Mutex<T> {
     }
 
     /// [`with_lock`](Mutex::with_lock) for a mutex that lives for the whole
-    /// program, such as the one a [`#[named_mutex]`](crate::named_mutex)
+    /// program, such as the one a [`#[named_mutex]`](attr.named_mutex.html)
     /// type's `mutex()` returns.
     ///
     /// # Errors
@@ -99,6 +99,7 @@ impl<T: ShmSafe> Mutex<T> {
     /// # Examples
     ///
     /// ```
+    /// # mod ipc { pub use ::ipc::*; pub use ipc_macros::*; } // the facade, in named-ipc-core
     /// #[ipc::named_mutex(name = "/doc.with-lock-static")]
     /// #[derive(ipc::ShmSafe)]
     /// #[repr(C)]

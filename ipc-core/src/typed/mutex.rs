@@ -37,12 +37,13 @@ use crate::{Error, ErrorKind, Result, ShmSafe};
 /// that silently is not robust.
 ///
 /// The same declaration as a type, with the name checked at compile time, is
-/// [`#[named_mutex]`](crate::named_mutex), which also works with
+/// [`#[named_mutex]`](attr.named_mutex.html), which also works with
 /// [`critical!`](crate::critical).
 ///
 /// # Examples
 ///
 /// ```
+/// # mod ipc { pub use ::ipc::*; pub use ipc_macros::*; } // the facade, in named-ipc-core
 /// use ipc::Mutex;
 ///
 /// #[derive(ipc::ShmSafe)]
