@@ -23,6 +23,45 @@ pub(crate) mod shm;
 pub(crate) type Errno = c_int;
 
 /// The calling thread's errno.
+///
+/// Read straight from the C library's thread-local location: a failing
+/// `sem_trywait` in a polling loop is a hot path, and std's
+/// `last_os_error` is an out-of-line call there.
+#[cfg(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_vendor = "apple",
+    target_os = "freebsd",
+    target_os = "dragonfly",
+))]
+#[inline]
+pub(crate) fn errno() -> Errno {
+    #[cfg(any(target_os = "android", target_os = "netbsd", target_os = "openbsd"))]
+    use libc::__errno as location;
+    #[cfg(target_os = "linux")]
+    use libc::__errno_location as location;
+    #[cfg(any(
+        target_vendor = "apple",
+        target_os = "freebsd",
+        target_os = "dragonfly"
+    ))]
+    use libc::__error as location;
+    // SAFETY: the C library returns a valid pointer to this thread's errno.
+    unsafe { *location() }
+}
+
+/// The calling thread's errno.
+#[cfg(not(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_vendor = "apple",
+    target_os = "freebsd",
+    target_os = "dragonfly",
+)))]
 #[cold]
 pub(crate) fn errno() -> Errno {
     std::io::Error::last_os_error()

@@ -36,6 +36,24 @@ impl RawSem {
         unsafe { libc::sem_trywait(self.0) }
     }
 
+    /// A correct C poll: `sem_trywait`, and on -1 the errno that tells
+    /// "taken" (EAGAIN) from an interrupted call or an error.
+    #[inline]
+    pub fn poll(&self) -> Option<bool> {
+        loop {
+            // SAFETY: as in `wait`.
+            if unsafe { libc::sem_trywait(self.0) } == 0 {
+                return Some(true);
+            }
+            // SAFETY: __errno_location returns this thread's errno.
+            match unsafe { *libc::__errno_location() } {
+                libc::EINTR => {}
+                libc::EAGAIN => return Some(false),
+                _ => return None,
+            }
+        }
+    }
+
     #[inline]
     pub fn value(&self) -> i32 {
         let mut v = 0;
