@@ -24,7 +24,7 @@ mod mq;
 mod mutex;
 mod semaphore;
 
-#[cfg(any(target_os = "linux", target_os = "android"))]
+#[cfg(target_os = "linux")]
 pub use mq::AsyncMessageQueue;
 pub use semaphore::{AsyncSemaphore, AsyncSemaphoreGuard};
 
