@@ -1,6 +1,5 @@
 //! Notifications: `mq_notify` with a signal or a closure run on a thread.
 
-use std::collections::BTreeMap;
 use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
@@ -244,7 +243,7 @@ impl MessageQueue {
 mod callbacks {
     use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
-    use super::{AtomicU64, BTreeMap, Errno, Mutex, Ordering, PoisonError, mq};
+    use super::{AtomicU64, Errno, Mutex, Ordering, PoisonError, mq};
     use crate::sys::mq::NotifyEvent;
 
     pub(super) type Callback = Box<dyn FnOnce() + Send>;
@@ -256,12 +255,32 @@ mod callbacks {
     }
 
     static NEXT: AtomicU64 = AtomicU64::new(1);
-    static PENDING: Mutex<BTreeMap<u64, Entry>> = Mutex::new(BTreeMap::new());
+    /// The registrations not yet run nor cancelled: at most one per queue
+    /// and handle, so a few; a `Vec` searched by token keeps this crate's
+    /// build free of a `BTreeMap` (a fifth of its LLVM IR otherwise).
+    static PENDING: Mutex<Pending> = Mutex::new(Pending(Vec::new()));
+
+    struct Pending(Vec<(u64, Entry)>);
+
+    impl Pending {
+        fn insert(&mut self, token: u64, entry: Entry) {
+            self.0.push((token, entry));
+        }
+
+        fn get(&self, token: u64) -> Option<&Entry> {
+            self.0.iter().find(|(t, _)| *t == token).map(|(_, e)| e)
+        }
+
+        fn remove(&mut self, token: u64) -> Option<Entry> {
+            let at = self.0.iter().position(|(t, _)| *t == token)?;
+            Some(self.0.swap_remove(at).1)
+        }
+    }
     /// This process's netlink socket, with the pid that made it: after a
     /// fork the pid differs, and the socket is the parent's.
     static SOCKET: Mutex<Option<(u32, &'static OwnedFd)>> = Mutex::new(None);
 
-    fn lock() -> std::sync::MutexGuard<'static, BTreeMap<u64, Entry>> {
+    fn lock() -> std::sync::MutexGuard<'static, Pending> {
         // Entries are independent boxes; a panic elsewhere cannot leave the
         // map half-updated.
         PENDING.lock().unwrap_or_else(PoisonError::into_inner)
@@ -282,13 +301,10 @@ mod callbacks {
             mq::netlink_socket().map_err(|e| (e, Some("creating the notification socket")))?;
         // Lives as long as the process: the helper thread reads it forever.
         let sock: &'static OwnedFd = Box::leak(Box::new(sock));
-        std::thread::Builder::new()
-            .name("ipc-mq-notify".into())
-            .spawn(move || deliver(sock.as_fd()))
-            .map_err(|e| {
-                let errno = e.raw_os_error().unwrap_or(libc::EAGAIN);
-                (errno, Some("starting the notification thread"))
-            })?;
+        spawn("ipc-mq-notify", Box::new(move || deliver(sock.as_fd()))).map_err(|e| {
+            let errno = e.raw_os_error().unwrap_or(libc::EAGAIN);
+            (errno, Some("starting the notification thread"))
+        })?;
         *slot = Some((pid, sock));
         Ok(sock.as_fd())
     }
@@ -316,7 +332,7 @@ mod callbacks {
         match mq::notify_netlink(queue, sock, token) {
             Ok(()) => Ok(token),
             Err(errno) => {
-                let entry = pending.remove(&token).map(|e| e.f);
+                let entry = pending.remove(token).map(|e| e.f);
                 drop(pending);
                 Err((errno, None, entry.unwrap_or_else(|| Box::new(|| {}))))
             }
@@ -326,7 +342,7 @@ mod callbacks {
     /// Removes `token`'s entry: its closure will not run. Its descriptor is
     /// closed here, before the caller registers anything new.
     pub(super) fn take(token: u64) -> Option<Callback> {
-        let entry = lock().remove(&token)?;
+        let entry = lock().remove(token)?;
         drop(entry.queue);
         Some(entry.f)
     }
@@ -358,12 +374,19 @@ mod callbacks {
             }
         };
         let theirs = std::sync::Arc::clone(&cell);
-        let spawned = std::thread::Builder::new()
-            .name("ipc-mq-callback".into())
-            .spawn(move || run(&theirs));
+        let spawned = spawn("ipc-mq-callback", Box::new(move || run(&theirs)));
         if spawned.is_err() {
             run(&cell);
         }
+    }
+
+    /// Starts a named thread. One boxed type for both threads of this
+    /// module: one instance of std's spawn machinery in the build, not two.
+    fn spawn(name: &str, f: Box<dyn FnOnce() + Send>) -> std::io::Result<()> {
+        std::thread::Builder::new()
+            .name(name.into())
+            .spawn(f)
+            .map(drop)
     }
 
     /// The kernel removed `token`'s registration. If it was not cancelled
@@ -372,7 +395,7 @@ mod callbacks {
     /// registered meanwhile), the closure is dropped, never left pending.
     fn rearm(token: u64, sock: BorrowedFd<'_>) {
         let mut pending = lock();
-        let Some(entry) = pending.get(&token) else {
+        let Some(entry) = pending.get(token) else {
             return;
         };
         if mq::notify_netlink(entry.queue.as_fd(), sock, token).is_ok() {
@@ -385,7 +408,7 @@ mod callbacks {
             }
             return;
         }
-        let lost = pending.remove(&token);
+        let lost = pending.remove(token);
         drop(pending);
         drop(lost);
     }
