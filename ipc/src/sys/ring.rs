@@ -201,6 +201,9 @@ pub(crate) enum Step {
 pub(crate) struct Ring<T> {
     slots: NonNull<Slot<T>>,
     capacity: u64,
+    /// `capacity - 1` when the capacity is a power of two (a mask instead
+    /// of a division, which costs as much as a cache hit), else 0.
+    mask: u64,
     region: Region<Control>,
     _values: PhantomData<T>,
 }
@@ -240,6 +243,11 @@ impl<T: crate::ShmSafe> Ring<T> {
         Some(Ring {
             slots,
             capacity: capacity as u64,
+            mask: if capacity.is_power_of_two() {
+                capacity as u64 - 1
+            } else {
+                0
+            },
             region,
             _values: PhantomData,
         })
@@ -253,7 +261,17 @@ impl<T: crate::ShmSafe> Ring<T> {
     /// what states store, so that an all-zero slot `i` is `FREE(i)`.
     #[inline]
     fn base(&self, pos: u64) -> u64 {
-        pos - pos % self.capacity
+        pos - self.index(pos)
+    }
+
+    /// `pos % capacity`.
+    #[inline]
+    fn index(&self, pos: u64) -> u64 {
+        if self.mask != 0 || self.capacity == 1 {
+            pos & self.mask
+        } else {
+            pos % self.capacity
+        }
     }
 
     fn slot_at(&self, i: usize) -> &Slot<T> {
@@ -269,29 +287,23 @@ impl<T: crate::ShmSafe> Ring<T> {
     /// A cursor for a new sender: where the tail hint says the next free
     /// position is.
     pub(crate) fn send_cursor(&self) -> Cursor {
-        Cursor(AtomicU64::new(self.control().tail.0.load(Ordering::Relaxed)))
+        Cursor(AtomicU64::new(
+            self.control().tail.0.load(Ordering::Relaxed),
+        ))
     }
 
     /// A cursor for a new receiver, from the head hint.
     pub(crate) fn recv_cursor(&self) -> Cursor {
-        Cursor(AtomicU64::new(self.control().head.0.load(Ordering::Relaxed)))
+        Cursor(AtomicU64::new(
+            self.control().head.0.load(Ordering::Relaxed),
+        ))
     }
 
     /// The state word of `pos`'s slot and the position of `pos`'s lap.
     #[inline]
     fn state_of(&self, pos: u64) -> (&Slot<T>, u64, usize) {
-        let i = (pos % self.capacity) as usize;
+        let i = self.index(pos) as usize;
         (self.slot_at(i), pos - i as u64, i)
-    }
-
-    /// Whether the slot at the receiver's cursor may hold a value: what a
-    /// polling receiver reads. One load of the slot's state word, which
-    /// only the sender of that position writes next (the hints, which
-    /// every claim updates, stay on their claimants' CPUs).
-    #[inline]
-    pub(crate) fn may_recv(&self, cursor: &Cursor) -> bool {
-        let (slot, base, _) = self.state_of(cursor.get());
-        slot.state.load(Ordering::Relaxed) & !WAITER != open_state(FREE, base)
     }
 
     /// Whether the slot at the sender's cursor may be free, for a polling
@@ -350,6 +362,9 @@ impl<T: crate::ShmSafe> Ring<T> {
             // Straight to the compare-and-swap, expecting FREE(pos): one
             // access to the slot's line when the guess is right.
             let free = expected.take().unwrap_or(open_state(FREE, base));
+            // The value's first line, fetched for writing while the claim
+            // runs: the copy into the slot then does not wait for it.
+            prefetch_write(slot.value.get());
             let Err(s) = slot.state.compare_exchange(
                 free,
                 claim_state(WRITING, base, me),
@@ -401,28 +416,44 @@ impl<T: crate::ShmSafe> Ring<T> {
     pub(crate) fn claim_recv(&self, me: u32, cursor: &Cursor) -> Result<RecvClaim<'_, T>, Step> {
         let head = &self.control().head.0;
         let cap = self.capacity as i64;
-        let mut expected = None;
         loop {
             let pos = cursor.get();
             let (slot, base, i) = self.state_of(pos);
-            let full = expected.take().unwrap_or(open_state(FULL, base));
-            let Err(s) = slot.state.compare_exchange(
-                full,
-                claim_state(READING, base, me),
-                Ordering::Acquire,
-                Ordering::Relaxed,
-            ) else {
+            let full = open_state(FULL, base);
+            // Read the state with a compare-and-swap that changes nothing
+            // (FULL(pos) → FULL(pos)), also when polling an empty channel:
+            // it leaves the line here, writable, so that after the sender
+            // took it to publish, one transfer brings it back ready for the
+            // claim (a load would need a second one to upgrade the line).
+            let (Ok(s) | Err(s)) =
+                slot.state
+                    .compare_exchange(full, full, Ordering::Relaxed, Ordering::Relaxed);
+            if s & !WAITER == open_state(FULL, base) {
+                // The value's first line, fetched while the claim runs (not
+                // earlier: that would take it from the sender writing it).
+                prefetch_read(slot.value.get());
+                if slot
+                    .state
+                    .compare_exchange(
+                        s,
+                        claim_state(READING, base, me),
+                        Ordering::Acquire,
+                        Ordering::Relaxed,
+                    )
+                    .is_err()
+                {
+                    continue;
+                }
                 cursor.set(pos + 1);
                 advance(head, pos + 1);
                 return Ok(RecvClaim {
                     ring: self,
                     slot,
                     base,
-                    waiter: full & WAITER != 0,
+                    waiter: s & WAITER != 0,
                 });
-            };
+            }
             match decode(s, base) {
-                State::Full { rel: 0, .. } => expected = Some(s),
                 State::Free { rel: 0, .. } => return Err(Step::Blocked { slot: i, state: s }),
                 State::Writing { rel: 0, pid } => {
                     return Err(Step::Claimed {
@@ -527,6 +558,33 @@ impl Cursor {
     fn set(&self, pos: u64) {
         self.0.store(pos, Ordering::Relaxed);
     }
+}
+
+/// `prefetchw`: fetch the line at `p` for writing, without waiting.
+#[inline]
+fn prefetch_write<U>(p: *const U) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: `prefetchw` only moves a cache line; it never faults (not
+    // even on an unmapped address), writes no register, flag or memory,
+    // and is a no-op on CPUs without it (the 0F 0D opcode is a NOP there).
+    unsafe {
+        std::arch::asm!("prefetchw [{0}]", in(reg) p, options(nostack, preserves_flags, readonly));
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
+/// `prefetcht0`: fetch the line at `p` for reading, without waiting.
+#[inline]
+fn prefetch_read<U>(p: *const U) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: `prefetcht0` only moves a cache line; it never faults (not
+    // even on an unmapped address) and writes no register, flag or memory.
+    unsafe {
+        std::arch::asm!("prefetcht0 [{0}]", in(reg) p, options(nostack, preserves_flags, readonly));
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
 }
 
 /// Positions between two moves of a hint.

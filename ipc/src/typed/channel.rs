@@ -644,7 +644,8 @@ impl<T: ShmSafe> Receiver<T> {
             ring.recv_event(),
             &self.spin,
             deadline,
-            || ring.may_recv(&self.cursor),
+            // Polling is claiming (see `Ring::claim_recv`).
+            || true,
             claim,
         )
         .ok_or_else(|| {
