@@ -420,8 +420,14 @@ impl<T: ShmSafe> Sender<T> {
     /// channel.unlink()?;
     /// # Ok::<(), ipc::Error>(())
     /// ```
+    #[inline]
     pub fn send(&self, value: T) -> Result<()> {
-        self.send_until(value, None, "Sender::send")
+        // Claim first, then move `value` straight from where the caller put
+        // it into the slot: no copy of a large T through this frame.
+        let mut claim = self.claim(None, "Sender::send")?;
+        claim.write(value);
+        claim.commit();
+        Ok(())
     }
 
     /// Sends `value` if there is room now.
@@ -483,6 +489,7 @@ impl<T: ShmSafe> Sender<T> {
         }
     }
 
+    #[inline]
     fn send_until(&self, value: T, deadline: Option<&Deadline>, op: &'static str) -> Result<()> {
         let mut claim = self.claim(deadline, op)?;
         claim.write(value);
@@ -567,8 +574,11 @@ impl<T: ShmSafe> Receiver<T> {
     /// channel.unlink()?;
     /// # Ok::<(), ipc::Error>(())
     /// ```
+    #[inline]
     pub fn recv(&self) -> Result<T> {
-        self.recv_until(None, "Receiver::recv")
+        // Read the slot straight into the caller's result.
+        let claim = self.claim(None, "Receiver::recv")?;
+        Ok(claim.take())
     }
 
     /// Receives a value if one is waiting now.
@@ -627,8 +637,10 @@ impl<T: ShmSafe> Receiver<T> {
         }
     }
 
+    #[inline]
     fn recv_until(&self, deadline: Option<&Deadline>, op: &'static str) -> Result<T> {
-        self.claim(deadline, op).map(RecvClaim::take)
+        let claim = self.claim(deadline, op)?;
+        Ok(claim.take())
     }
 
     /// Claims the next value, waiting while the channel is empty.
