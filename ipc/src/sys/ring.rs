@@ -479,6 +479,87 @@ impl<T: crate::ShmSafe> Ring<T> {
     }
 }
 
+/// Non-consuming looks at the ring, for the async wrappers' helper threads
+/// (`crate::aio`): they wait *for* a claim to be possible, and leave the
+/// claim itself to the task, so that a dropped future never holds one.
+#[cfg(feature = "tokio")]
+impl<T: crate::ShmSafe> Ring<T> {
+    /// Whether [`claim_send`](Ring::claim_send) would find a free slot now
+    /// (`Ok`), or what is in its way: the same answers, without claiming.
+    /// Moves the tail hint past positions already taken, as a claim would.
+    pub(crate) fn probe_send(&self) -> Result<(), Step> {
+        let c = self.control();
+        let cap = self.capacity as i64;
+        loop {
+            let pos = c.tail.0.load(Ordering::Acquire);
+            let i = (pos % self.capacity) as usize;
+            let s = self.slot_at(i).state.load(Ordering::Acquire);
+            match decode(s, pos - i as u64) {
+                State::Free { rel: 0, .. } => return Ok(()),
+                State::Full { rel, .. } if rel == -cap => {
+                    return Err(Step::Blocked { slot: i, state: s });
+                }
+                State::Writing { rel, pid } | State::Reading { rel, pid } if rel == -cap => {
+                    return Err(Step::Claimed {
+                        slot: i,
+                        state: s,
+                        pos: pos.wrapping_sub(self.capacity),
+                        pid,
+                    });
+                }
+                State::Free { rel, .. }
+                | State::Full { rel, .. }
+                | State::Writing { rel, .. }
+                | State::Reading { rel, .. }
+                    if rel >= 0 =>
+                {
+                    Self::help(&c.tail.0, pos);
+                }
+                _ => std::hint::spin_loop(),
+            }
+        }
+    }
+
+    /// Whether [`claim_recv`](Ring::claim_recv) would find a value now
+    /// (`Ok`), or what is in its way, without claiming; moves the head hint
+    /// past positions already taken, as a claim would.
+    pub(crate) fn probe_recv(&self) -> Result<(), Step> {
+        let c = self.control();
+        let cap = self.capacity as i64;
+        loop {
+            let pos = c.head.0.load(Ordering::Acquire);
+            let i = (pos % self.capacity) as usize;
+            let s = self.slot_at(i).state.load(Ordering::Acquire);
+            match decode(s, pos - i as u64) {
+                State::Full { rel: 0, .. } => return Ok(()),
+                State::Free { rel: 0, .. } => return Err(Step::Blocked { slot: i, state: s }),
+                State::Writing { rel: 0, pid } => {
+                    return Err(Step::Claimed {
+                        slot: i,
+                        state: s,
+                        pos,
+                        pid,
+                    });
+                }
+                State::Reading { rel, pid } if rel == -cap => {
+                    return Err(Step::Claimed {
+                        slot: i,
+                        state: s,
+                        pos: pos.wrapping_sub(self.capacity),
+                        pid,
+                    });
+                }
+                State::Free { rel, .. } if rel >= cap => Self::help(&c.head.0, pos),
+                State::Reading { rel, .. } if rel >= 0 => Self::help(&c.head.0, pos),
+                State::Full { rel, .. } | State::Writing { rel, .. } if rel > 0 => {
+                    Self::help(&c.head.0, pos);
+                }
+                _ => std::hint::spin_loop(),
+            }
+        }
+    }
+}
+
 /// This thread's claim on a position to send: the slot is ours until the
 /// claim is committed (the value is published) or dropped (the position is
 /// skipped, as if this process had died).

@@ -870,6 +870,50 @@ impl<T: ShmSafe> fmt::Display for Channel<T> {
     }
 }
 
+/// What the async wrappers (`crate::aio`, feature `tokio`) build on: the
+/// ring, and tries that never block nor build an error.
+#[cfg(feature = "tokio")]
+impl<T: ShmSafe> Sender<T> {
+    pub(crate) fn ring(&self) -> &Ring<T> {
+        &self.inner.ring
+    }
+
+    pub(crate) fn shared_name(&self) -> &Arc<str> {
+        &self.inner.name
+    }
+
+    /// As [`try_send`](Sender::try_send), but a full channel gives the value
+    /// back, so that a future can keep it for its next try.
+    pub(crate) fn try_send_or_keep(&self, value: T) -> std::result::Result<(), T> {
+        let ring = &self.inner.ring;
+        match attempt(ring, || ring.claim_send(ring::my_pid())) {
+            Some(mut claim) => {
+                claim.write(value);
+                claim.commit();
+                Ok(())
+            }
+            None => Err(value),
+        }
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl<T: ShmSafe> Receiver<T> {
+    pub(crate) fn ring(&self) -> &Ring<T> {
+        &self.inner.ring
+    }
+
+    pub(crate) fn shared_name(&self) -> &Arc<str> {
+        &self.inner.name
+    }
+
+    /// As [`try_recv`](Receiver::try_recv), `None` when the channel is empty.
+    pub(crate) fn try_take(&self) -> Option<T> {
+        let ring = &self.inner.ring;
+        attempt(ring, || ring.claim_recv(ring::my_pid())).map(RecvClaim::take)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
