@@ -7,7 +7,7 @@
 //! thread in `Receiver::recv`, the value sent by another process or thread.
 //! Medians and 99th percentiles; ratios async/blocking.
 //!
-//! `cargo bench -p ipc --features tokio --bench async` (`IPC_BENCH_QUICK=1`
+//! `cargo bench -p named-ipc --features tokio --bench async` (`IPC_BENCH_QUICK=1`
 //! for a fifth of the work). The binary runs itself again in a child role
 //! (`IPC_BENCH_ROLE`).
 
@@ -344,7 +344,7 @@ fn main() {
         "Channel<u64> wake-up: the peer sends its stamp 100 us after the receiver went to \
          sleep; {rounds} rounds"
     );
-    println!("  {:<40} {:>10} {:>10}", "", "median", "p99");
+    println!("  {:<44} {:>10} {:>10}", "", "median", "p99");
     for process in [true, false] {
         let blocked = channel_wake_ups(process, false, rounds);
         let task = channel_wake_ups(process, true, rounds);
@@ -355,9 +355,9 @@ fn main() {
             format!("thread in Receiver::recv, from a {from}"),
             format!("task in AsyncReceiver::recv, from a {from}"),
         );
-        println!("  {what_b:<40} {:>7.1} us {:>7.1} us", bm / 1e3, b99 / 1e3);
+        println!("  {what_b:<44} {:>7.1} us {:>7.1} us", bm / 1e3, b99 / 1e3);
         println!(
-            "  {what_t:<40} {:>7.1} us {:>7.1} us   ratio async/blocking {:.2} (p99 {:.2})",
+            "  {what_t:<44} {:>7.1} us {:>7.1} us   ratio async/blocking {:.2} (p99 {:.2})",
             tm / 1e3,
             t99 / 1e3,
             tm / bm,

@@ -79,7 +79,7 @@ const IDLE: Duration = Duration::from_secs(1);
 ///     for i in 0..3 {
 ///         tx.send(i).await?; // waits (without a thread) while the one slot is taken
 ///     }
-///     ipc::Result::Ok(())
+///     Ok::<(), ipc::Error>(())
 /// });
 /// for i in 0..3 {
 ///     assert_eq!(rx.recv().await?, i);
@@ -610,25 +610,23 @@ impl<T: ShmSafe> Clone for AsyncReceiver<T> {
     }
 }
 
-impl<S: Side + fmt::Debug> fmt::Debug for Handle<S> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let waiting = self.waiters.state().wakers.len();
-        f.debug_struct("Async")
-            .field("handle", &self.waiters.side)
-            .field("waiting", &waiting)
-            .finish()
-    }
-}
-
 impl<T: ShmSafe> fmt::Debug for AsyncSender<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("AsyncSender").field(&self.handle).finish()
+        let waiters = &self.handle.waiters;
+        f.debug_struct("AsyncSender")
+            .field("sender", &waiters.side)
+            .field("waiting", &waiters.state().wakers.len())
+            .finish()
     }
 }
 
 impl<T: ShmSafe> fmt::Debug for AsyncReceiver<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("AsyncReceiver").field(&self.handle).finish()
+        let waiters = &self.handle.waiters;
+        f.debug_struct("AsyncReceiver")
+            .field("receiver", &waiters.side)
+            .field("waiting", &waiters.state().wakers.len())
+            .finish()
     }
 }
 
