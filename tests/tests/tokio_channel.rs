@@ -42,7 +42,7 @@ fn storm_timer(rng: &mut XorShift) -> Duration {
 /// senders × `each` values exactly once, and each sender's values in
 /// increasing order at every receiver.
 fn check_exactly_once_in_order(got: &[Vec<[u64; 2]>], senders: u64, each: u64) {
-    let mut seen = vec![0u8; (senders * each) as usize];
+    let mut seen = vec![0u32; (senders * each) as usize];
     for values in got {
         let mut last = vec![None; senders as usize];
         for &[sender, seq] in values {
@@ -391,8 +391,8 @@ fn idle(name: &str) {
     let process_ns = process_cpu_ns().saturating_sub(process_before);
     eprintln!(
         "idle waiting receiver over {WINDOW:?}: helper thread {:.1} us CPU, whole process {:.1} us",
-        helper_ns as f64 / 1e3,
-        process_ns as f64 / 1e3
+        Duration::from_nanos(helper_ns).as_secs_f64() * 1e6,
+        Duration::from_nanos(process_ns).as_secs_f64() * 1e6
     );
     // Generous bounds: a poll loop would use the whole window (500 ms).
     assert!(
