@@ -39,7 +39,7 @@ mod private;
 pub use aio::AsyncMessageQueue;
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
-pub use aio::{AsyncSemaphore, AsyncSemaphoreGuard};
+pub use aio::{AsyncReceiver, AsyncSemaphore, AsyncSemaphoreGuard, AsyncSender};
 pub use critical::NamedSemaphore;
 pub use error::{Error, ErrorKind, Result};
 #[cfg(target_os = "linux")]

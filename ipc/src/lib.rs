@@ -35,9 +35,10 @@
 //! holder (what the `ipcctl` tool shows). `RELIABILITY.md` in the repository lists the guarantees and the
 //! tests that prove them.
 //!
-//! With the `tokio` feature, `AsyncMessageQueue` and `AsyncSemaphore` wait
-//! in futures instead of threads, and `Mutex::with_lock` runs a closure
-//! under a robust mutex from async code.
+//! With the `tokio` feature, `AsyncMessageQueue`, `AsyncSemaphore` and a
+//! channel's `AsyncSender` / `AsyncReceiver` wait in futures instead of
+//! threads, and `Mutex::with_lock` runs a closure under a robust mutex from
+//! async code.
 //!
 //! Names follow the portable rules of [`name`]: `/` then 1 to 251 (semaphores)
 //! or 255 bytes, without another `/` or a NUL. Every constructor checks them

@@ -31,7 +31,11 @@ fn concurrent_read_write_is_race_free() {
             for _ in 0..2000 {
                 map.read_at(0, &mut buf).unwrap();
                 // The mapping is page-aligned, so offset 0 starts a word.
-                for word in buf.chunks_exact(WORD) {
+                // The last 40 bytes are not checked: the third thread
+                // writes there pieces of what it read, which straddle
+                // words and hold bytes of two rounds, so a mixed word there
+                // is the test's own doing, not a torn access.
+                for word in buf[..LEN - 40].chunks_exact(WORD) {
                     assert!(word.iter().all(|&b| b == word[0]), "torn word {word:?}");
                 }
             }

@@ -1,5 +1,6 @@
 //! Async waits on tokio (feature `tokio`): [`AsyncMessageQueue`],
-//! [`AsyncSemaphore`] and [`Mutex::with_lock`](crate::Mutex::with_lock).
+//! [`AsyncSemaphore`], [`AsyncSender`] / [`AsyncReceiver`] and
+//! [`Mutex::with_lock`](crate::Mutex::with_lock).
 //!
 //! Nothing here blocks a runtime worker thread:
 //!
@@ -15,15 +16,24 @@
 //!   it takes to the oldest waiter still there, as a guard sent through a
 //!   oneshot channel. A unit that finds no taker — its future was dropped
 //!   before or after the hand-over — is released by the guard's `Drop`.
+//! - A [`Channel`](crate::Channel) lives in shared memory and its sleepers
+//!   sleep on a futex, which no reactor can poll. [`AsyncSender`] and
+//!   [`AsyncReceiver`] try the claim on the task; while it fails, one helper
+//!   thread per handle sleeps on the futex (as a blocked `send`/`recv`
+//!   would) and wakes the waiting tasks when a claim could succeed. The
+//!   helper only looks, never claims, so the value moves inside the poll
+//!   that returns it and dropping a future never loses one.
 //! - A robust mutex belongs to the thread that locked it, so its guard cannot
 //!   cross an `.await`; [`Mutex::with_lock`](crate::Mutex::with_lock) runs a
 //!   closure under the lock on tokio's blocking pool instead.
 
+mod channel;
 #[cfg(target_os = "linux")]
 mod mq;
 mod mutex;
 mod semaphore;
 
+pub use channel::{AsyncReceiver, AsyncSender};
 #[cfg(target_os = "linux")]
 pub use mq::AsyncMessageQueue;
 pub use semaphore::{AsyncSemaphore, AsyncSemaphoreGuard};

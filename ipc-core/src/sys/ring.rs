@@ -378,11 +378,15 @@ impl<T: crate::ShmSafe> Ring<T> {
         tail.saturating_sub(head).min(self.capacity) as usize
     }
 
-    /// The first position from `from` on whose slot state is not `taken`
-    /// (looking at most one lap ahead).
+    /// The first position from `from` on whose slot state is not `taken`.
+    /// `from` is a hint, which trails the true end by less than
+    /// [`HINT_EVERY`] positions plus those of claims still moving it — more
+    /// than a lap in a small channel — so the scan goes up to
+    /// `capacity + 4 * HINT_EVERY` positions ahead, not one lap: enough in
+    /// a quiet channel, and a bound against chasing busy senders forever.
     fn frontier(&self, from: u64, taken: impl Fn(State) -> bool) -> u64 {
         let mut pos = from;
-        while pos - from < self.capacity {
+        while pos - from < self.capacity + 4 * HINT_EVERY {
             let (slot, base, _) = self.state_of(pos);
             if !taken(decode(slot.state.load(Ordering::Acquire), base)) {
                 break;
@@ -581,6 +585,92 @@ impl<T: crate::ShmSafe> Ring<T> {
     /// The futex word senders sleep on.
     pub(crate) fn send_event(&self) -> &AtomicU32 {
         &self.control().send_event.0
+    }
+}
+
+/// Non-consuming looks at the ring, for the async wrappers' helper threads
+/// (`crate::aio`): they wait *for* a claim to be possible, and leave the
+/// claim itself to the task, so that a dropped future never holds one.
+#[cfg(feature = "tokio")]
+impl<T: crate::ShmSafe> Ring<T> {
+    /// Whether [`claim_send`](Ring::claim_send) from `cursor` would find a
+    /// free slot now (`Ok`), or what is in its way: the same answers,
+    /// without claiming. Moves `cursor` past positions already taken, as a
+    /// claim would.
+    pub(crate) fn probe_send(&self, cursor: &Cursor) -> Result<(), Step> {
+        let tail = &self.control().tail.0;
+        let cap = self.capacity as i64;
+        loop {
+            let pos = cursor.get();
+            let (slot, base, i) = self.state_of(pos);
+            let s = slot.state.load(Ordering::Acquire);
+            match decode(s, base) {
+                State::Free { rel: 0, .. } => return Ok(()),
+                State::Full { rel, .. } if rel == -cap => {
+                    return Err(Step::Blocked { slot: i, state: s });
+                }
+                State::Writing { rel, pid } | State::Reading { rel, pid } if rel == -cap => {
+                    return Err(Step::Claimed {
+                        slot: i,
+                        state: s,
+                        pos: pos.wrapping_sub(self.capacity),
+                        pid,
+                    });
+                }
+                State::Free { rel, .. }
+                | State::Full { rel, .. }
+                | State::Writing { rel, .. }
+                | State::Reading { rel, .. }
+                    if rel >= 0 =>
+                {
+                    cursor.set((pos + 1).max(tail.load(Ordering::Relaxed)));
+                }
+                _ => std::hint::spin_loop(),
+            }
+        }
+    }
+
+    /// Whether [`claim_recv`](Ring::claim_recv) from `cursor` would find a
+    /// value now (`Ok`), or what is in its way, without claiming; moves
+    /// `cursor` past positions already taken, as a claim would.
+    pub(crate) fn probe_recv(&self, cursor: &Cursor) -> Result<(), Step> {
+        let head = &self.control().head.0;
+        let cap = self.capacity as i64;
+        loop {
+            let pos = cursor.get();
+            let (slot, base, i) = self.state_of(pos);
+            let s = slot.state.load(Ordering::Acquire);
+            match decode(s, base) {
+                State::Full { rel: 0, .. } => return Ok(()),
+                State::Free { rel: 0, .. } => return Err(Step::Blocked { slot: i, state: s }),
+                State::Writing { rel: 0, pid } => {
+                    return Err(Step::Claimed {
+                        slot: i,
+                        state: s,
+                        pos,
+                        pid,
+                    });
+                }
+                State::Reading { rel, pid } if rel == -cap => {
+                    return Err(Step::Claimed {
+                        slot: i,
+                        state: s,
+                        pos: pos.wrapping_sub(self.capacity),
+                        pid,
+                    });
+                }
+                State::Free { rel, .. } if rel >= cap => {
+                    cursor.set((pos + 1).max(head.load(Ordering::Relaxed)));
+                }
+                State::Reading { rel, .. } if rel >= 0 => {
+                    cursor.set((pos + 1).max(head.load(Ordering::Relaxed)));
+                }
+                State::Full { rel, .. } | State::Writing { rel, .. } if rel > 0 => {
+                    cursor.set((pos + 1).max(head.load(Ordering::Relaxed)));
+                }
+                _ => std::hint::spin_loop(),
+            }
+        }
     }
 }
 

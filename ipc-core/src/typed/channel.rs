@@ -902,6 +902,60 @@ impl<T: ShmSafe> fmt::Display for Channel<T> {
     }
 }
 
+/// What the async wrappers (`crate::aio`, feature `tokio`) build on: the
+/// ring, and tries that never block nor build an error.
+#[cfg(feature = "tokio")]
+impl<T: ShmSafe> Sender<T> {
+    pub(crate) fn ring(&self) -> &Ring<T> {
+        &self.inner.ring
+    }
+
+    /// This handle's guess of its next position (see `Ring::claim_send`).
+    pub(crate) fn cursor(&self) -> &Cursor {
+        &self.cursor
+    }
+
+    pub(crate) fn shared_name(&self) -> &Arc<str> {
+        &self.inner.name
+    }
+
+    /// As [`try_send`](Sender::try_send), but a full channel gives the value
+    /// back, so that a future can keep it for its next try.
+    pub(crate) fn try_send_or_keep(&self, value: T) -> std::result::Result<(), T> {
+        let ring = &self.inner.ring;
+        match attempt(ring, || ring.claim_send(ring::my_pid(), &self.cursor)) {
+            Some(mut claim) => {
+                claim.write(value);
+                claim.commit();
+                Ok(())
+            }
+            None => Err(value),
+        }
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl<T: ShmSafe> Receiver<T> {
+    pub(crate) fn ring(&self) -> &Ring<T> {
+        &self.inner.ring
+    }
+
+    /// This handle's guess of its next position (see `Ring::claim_recv`).
+    pub(crate) fn cursor(&self) -> &Cursor {
+        &self.cursor
+    }
+
+    pub(crate) fn shared_name(&self) -> &Arc<str> {
+        &self.inner.name
+    }
+
+    /// As [`try_recv`](Receiver::try_recv), `None` when the channel is empty.
+    pub(crate) fn try_take(&self) -> Option<T> {
+        let ring = &self.inner.ring;
+        attempt(ring, || ring.claim_recv(ring::my_pid(), &self.cursor)).map(RecvClaim::take)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -995,6 +1049,37 @@ mod tests {
         assert!(panicked.is_err());
         assert_eq!(rx.recv().unwrap(), 4);
         assert_eq!(rx.try_recv().unwrap_err().kind(), ErrorKind::Busy);
+    }
+
+    /// `len` counts exactly in a quiet channel whatever the capacity and
+    /// however far the values have gone round: the hints it scans from
+    /// trail the true ends by up to `HINT_EVERY` positions, more than a
+    /// small channel's capacity.
+    #[test]
+    fn len_is_exact_after_many_laps() {
+        for cap in [1, 2, 3, 4, 5, 8, 16, 17, 40] {
+            let name = name(&format!("len{cap}"));
+            let channel = Channel::<u64>::create_new(&name.0, cap).unwrap();
+            let (tx, rx) = (channel.sender(), channel.receiver());
+            let mut next = 0;
+            for round in 0..(3 * 16 + 5) {
+                let n = 1 + round % cap;
+                for i in 0..n {
+                    tx.try_send(next + i as u64).unwrap();
+                    assert_eq!(channel.len(), i + 1, "capacity {cap}, round {round}");
+                }
+                for i in 0..n {
+                    assert_eq!(rx.try_recv().unwrap(), next + i as u64);
+                    assert_eq!(channel.len(), n - i - 1, "capacity {cap}, round {round}");
+                }
+                next += n as u64;
+            }
+            for i in 0..cap {
+                tx.try_send(i as u64).unwrap();
+            }
+            assert_eq!(channel.len(), cap);
+            assert_eq!(tx.try_send(0).unwrap_err().kind(), ErrorKind::Busy);
+        }
     }
 
     /// Capacity 0 and absurd capacities are refused before any system call.
