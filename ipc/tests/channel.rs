@@ -46,7 +46,7 @@ fn main() -> ExitCode {
         };
         return ExitCode::from(code);
     }
-    let tests: [(&str, fn()); 8] = [
+    let tests: [(&str, fn()); 9] = [
         (
             "one_sender_one_receiver_200k_in_order",
             one_sender_one_receiver_200k_in_order,
@@ -64,6 +64,10 @@ fn main() -> ExitCode {
         (
             "killed_inside_send_or_recv_loses_one_value",
             killed_inside_send_or_recv_loses_one_value,
+        ),
+        (
+            "killed_but_unreaped_claimant_is_skipped",
+            killed_but_unreaped_claimant_is_skipped,
         ),
         (
             "sigkill_storm_never_wedges_survivors",
@@ -381,6 +385,25 @@ fn killed_inside_send_or_recv_loses_one_value() {
     waiting.join().unwrap().unwrap();
     assert_eq!(rx.recv().unwrap(), 4, "3 died with its receiver");
     assert_eq!(rx.recv().unwrap(), 5);
+    assert!(channel.is_empty());
+}
+
+/// A sender killed inside `send_with` whose parent has not reaped it yet (a
+/// zombie: `kill(pid, 0)` still succeeds) is dead all the same: a receiver
+/// skips its slot and gets the next value, before the reaping.
+fn killed_but_unreaped_claimant_is_skipped() {
+    let name = Name::shm("chan-zombie");
+    let inside = Name::sem("chan-zombie-inside");
+    let channel = Channel::<u64>::create_new(&name, 2).unwrap();
+    let sem = Semaphore::create_new(&inside, 0).unwrap();
+    let (tx, rx) = (channel.sender(), channel.receiver());
+    let mut child = spawn("die-in-send", &[&name, &inside]);
+    sem.acquire_timeout(Duration::from_secs(20)).unwrap();
+    child.kill().unwrap();
+    tx.send(2).unwrap();
+    let got = rx.recv_timeout(Duration::from_secs(10));
+    child.wait().unwrap();
+    assert_eq!(got.unwrap(), 2, "the zombie's 1 is skipped");
     assert!(channel.is_empty());
 }
 

@@ -516,3 +516,44 @@ fn semaphore_dropped_waiter_gives_its_unit_back() {
     drop(waiter); // the guard in the channel releases it
     assert_eq!(check.value().unwrap(), 1);
 }
+
+/// A task whose waker panics (a foreign executor's bug) when the helper
+/// thread hands it a unit: the unit is not lost (its future's drop gives it
+/// back), and a task waiting afterwards is still served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn semaphore_panicking_waker_does_not_stop_the_helper() {
+    struct Panics;
+    impl std::task::Wake for Panics {
+        fn wake(self: Arc<Self>) {
+            panic!("this waker panics (expected by the test)");
+        }
+    }
+    let name = Name::sem("async-panic-waker");
+    let sem = AsyncSemaphore::new(Semaphore::create_new(&name, 0).unwrap());
+    let check = Semaphore::open(&name).unwrap();
+    {
+        let waker = std::task::Waker::from(Arc::new(Panics));
+        let mut cx = std::task::Context::from_waker(&waker);
+        let mut waiter = std::pin::pin!(sem.lock());
+        assert!(waiter.as_mut().poll(&mut cx).is_pending());
+        check.release().unwrap();
+        // The helper takes the unit and hands it over; the wake panics.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    wait_for_value(&check, 1);
+    check.acquire().unwrap();
+    let releaser = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(50));
+        check.release().unwrap();
+    });
+    // Not `timeout`: it polls the future once more when the time is up.
+    tokio::select! {
+        biased;
+        () = tokio::time::sleep(Duration::from_secs(10)) => {
+            panic!("a task waiting after the panic was never served")
+        }
+        got = sem.acquire() => got.unwrap(),
+    }
+    releaser.join().unwrap();
+    sem.release().unwrap();
+}

@@ -430,3 +430,44 @@ fn idle_waiting_receiver_burns_no_cpu() {
     spawn_child("idle", &name).finish();
     assert!(channel.is_empty());
 }
+
+/// A waker that panics when woken (a foreign executor's bug): the helper
+/// thread that wakes it survives, and keeps waking the handle's tasks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_waker_does_not_stop_the_helper() {
+    struct Panics;
+    impl std::task::Wake for Panics {
+        fn wake(self: Arc<Self>) {
+            panic!("this waker panics (expected by the test)");
+        }
+    }
+    let name = Name::shm("achan-panicwaker");
+    let channel = Channel::<u64>::create_new(&name, 2).unwrap();
+    let rx = AsyncReceiver::new(channel.receiver());
+    let tx = channel.sender();
+    {
+        let waker = std::task::Waker::from(Arc::new(Panics));
+        let mut cx = std::task::Context::from_waker(&waker);
+        let mut recv = std::pin::pin!(rx.recv());
+        assert!(recv.as_mut().poll(&mut cx).is_pending());
+        tx.send(1).unwrap();
+        // The helper sees the value and wakes the panicking waker.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(rx.recv().await.unwrap(), 1);
+    let sender = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(50));
+        tx.send(2).unwrap();
+    });
+    // Not `timeout`: it polls the future once more when the time is up,
+    // which would find the value without any wake-up.
+    let got = tokio::select! {
+        biased;
+        () = tokio::time::sleep(Duration::from_secs(10)) => {
+            panic!("a task waiting after the panic was never woken")
+        }
+        got = rx.recv() => got,
+    };
+    assert_eq!(got.unwrap(), 2);
+    sender.join().unwrap();
+}

@@ -323,6 +323,7 @@ impl<S: Side> Drop for Registration<'_, S> {
 /// The helper thread: while tasks wait, sleeps until this side's claim
 /// could succeed, then wakes them all. Claims nothing.
 fn helper<S: Side>(waiters: &Waiters<S>) {
+    let _exit = HelperExit(waiters);
     let side = &waiters.side;
     let (ring, event) = (side.ring(), side.event());
     let mut woken = Vec::new();
@@ -335,9 +336,7 @@ fn helper<S: Side>(waiters: &Waiters<S>) {
             Ok(()) => {
                 in_the_way = 0;
                 woken.extend(waiters.state().wakers.drain().map(|(_, w)| w));
-                for waker in woken.drain(..) {
-                    waker.wake();
-                }
+                wake_all(&mut woken);
             }
             Err(Step::Blocked { slot, state }) => {
                 in_the_way = 0;
@@ -358,7 +357,7 @@ fn helper<S: Side>(waiters: &Waiters<S>) {
                 // nanoseconds unless it was descheduled, stopped or killed.
                 // As the blocking calls: yield, then nap longer and longer,
                 // and skip the claim if its process is dead.
-                in_the_way += 1;
+                in_the_way = in_the_way.saturating_add(1);
                 if in_the_way > 8 && pid_is_dead(pid) {
                     ring.recover(slot, state, pos);
                 } else if in_the_way <= 64 {
@@ -368,6 +367,33 @@ fn helper<S: Side>(waiters: &Waiters<S>) {
                 }
             }
         }
+    }
+}
+
+/// Wakes every waker in `woken`, emptying it. A waker that panics (a
+/// foreign executor's) does not stop the others nor the helper thread.
+fn wake_all(woken: &mut Vec<Waker>) {
+    for waker in woken.drain(..) {
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| waker.wake()));
+    }
+}
+
+/// Should the helper thread unwind anyway, marks it gone and wakes the
+/// waiting tasks: their next poll registers again and starts a new one,
+/// instead of waiting for a thread that no longer runs.
+struct HelperExit<'a, S: Side>(&'a Waiters<S>);
+
+impl<S: Side> Drop for HelperExit<'_, S> {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            return;
+        }
+        let mut woken: Vec<Waker> = {
+            let mut state = self.0.state();
+            state.helper = false;
+            state.wakers.drain().map(|(_, w)| w).collect()
+        };
+        wake_all(&mut woken);
     }
 }
 

@@ -312,6 +312,7 @@ fn start_helper(shared: &Arc<Shared>, state: &mut State) -> Result<()> {
 /// The helper thread: while waiters are queued, takes units with
 /// `sem_clockwait` and hands each to the oldest waiter still there.
 fn helper(shared: &Arc<Shared>) {
+    let _exit = HelperExit(shared);
     loop {
         if !wait_for_waiters(shared) {
             return;
@@ -330,6 +331,31 @@ fn helper(shared: &Arc<Shared>) {
                 std::thread::sleep(POLL);
             }
         }
+    }
+}
+
+/// Should the helper thread unwind (a task's waker panicked while a unit
+/// was handed to it: the unit went with the hand-over, so nothing leaks),
+/// starts another for the waiters still queued, so that they are not left
+/// waiting for a thread that no longer runs.
+struct HelperExit<'a>(&'a Arc<Shared>);
+
+impl Drop for HelperExit<'_> {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            return;
+        }
+        let mut state = self.0.state();
+        state.helper = false;
+        if state.waiters.is_empty() {
+            return;
+        }
+        let for_thread = Arc::clone(self.0);
+        let restarted = std::thread::Builder::new()
+            .name("ipc-sem-waiter".into())
+            .spawn(move || helper(&for_thread));
+        // If no thread can start, the next task to wait tries again.
+        state.helper = restarted.is_ok();
     }
 }
 

@@ -525,9 +525,12 @@ fn grow(fd: BorrowedFd<'_>, len: usize) -> Result<(), Errno> {
     Ok(())
 }
 
-/// Whether no process has this pid (`kill(pid, 0)` fails with `ESRCH`),
-/// for the channel's slot claims. A pid reused by an unrelated process
-/// looks alive; pids compare only within one pid namespace.
+/// Whether the process with this pid has ended, for the channel's slot
+/// claims: no process has it (`kill(pid, 0)` fails with `ESRCH`), or, on
+/// Linux, it is a zombie its parent has not reaped yet — it has exited,
+/// its mappings are gone, and it will never finish a claim. A pid reused by
+/// an unrelated process looks alive; pids compare only within one pid
+/// namespace.
 pub(crate) fn pid_is_dead(pid: u32) -> bool {
     let Ok(pid) = libc::pid_t::try_from(pid) else {
         return false;
@@ -536,5 +539,56 @@ pub(crate) fn pid_is_dead(pid: u32) -> bool {
         return false;
     }
     // SAFETY: signal 0 only checks that the process exists.
-    matches!(cvt(unsafe { libc::kill(pid, 0) }), Err(libc::ESRCH))
+    match cvt(unsafe { libc::kill(pid, 0) }) {
+        Err(libc::ESRCH) => true,
+        _ => is_zombie(pid),
+    }
+}
+
+/// Whether `/proc/<pid>/stat` shows the process as a zombie (`Z`) or dead
+/// (`X`). False when it cannot be read.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn is_zombie(pid: libc::pid_t) -> bool {
+    let Ok(stat) = std::fs::read(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    // "pid (comm) S ...": comm may hold spaces and parentheses, so the state
+    // is the first field after the last ')'.
+    let Some(end) = stat.iter().rposition(|&b| b == b')') else {
+        return false;
+    };
+    matches!(
+        stat[end + 1..].iter().find(|b| !b.is_ascii_whitespace()),
+        Some(b'Z' | b'X')
+    )
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn is_zombie(_pid: libc::pid_t) -> bool {
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pid_is_dead;
+
+    /// A child that has exited but is not reaped yet is dead for the
+    /// channel's recovery (it will never finish a claim); a live process
+    /// is not.
+    #[test]
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    fn zombies_are_dead() {
+        assert!(!pid_is_dead(std::process::id()));
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        let started = std::time::Instant::now();
+        while !pid_is_dead(pid) {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(10),
+                "the exited child never looked dead"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        child.wait().unwrap();
+    }
 }

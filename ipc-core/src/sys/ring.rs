@@ -38,9 +38,11 @@
 //!
 //! `tail` and `head` in [`Control`] are those hints: the claimant of every
 //! [`HINT_EVERY`]th position moves its side's hint up to the next one
-//! (`fetch_max`, so never down). They trail the claims by less than that,
-//! plus claims whose process died in between; new handles start from them,
-//! and [`Ring::len`] scans forward from them to the first position not taken.
+//! (`fetch_max`, so never down); so does a receiver whose cursor passes such
+//! a position that was skipped (no receiver claimed it). They trail the
+//! claims by less than that, plus claims whose process died in between; new
+//! handles start from them, and [`Ring::len`] scans forward from them to the
+//! first position not taken.
 //!
 //! The invariant that makes this sound: every position below a hint or a
 //! cursor is taken, because a cursor passes a position only after seeing its
@@ -380,10 +382,11 @@ impl<T: crate::ShmSafe> Ring<T> {
 
     /// The first position from `from` on whose slot state is not `taken`.
     /// `from` is a hint, which trails the true end by less than
-    /// [`HINT_EVERY`] positions plus those of claims still moving it — more
-    /// than a lap in a small channel — so the scan goes up to
-    /// `capacity + 4 * HINT_EVERY` positions ahead, not one lap: enough in
-    /// a quiet channel, and a bound against chasing busy senders forever.
+    /// [`HINT_EVERY`] positions plus those of claims still moving it (see
+    /// the module docs) — more than a lap in a small channel — so the scan
+    /// goes up to `capacity + 4 * HINT_EVERY` positions ahead, not one lap:
+    /// enough in a quiet channel, and a bound against chasing busy senders
+    /// forever.
     fn frontier(&self, from: u64, taken: impl Fn(State) -> bool) -> u64 {
         let mut pos = from;
         while pos - from < self.capacity + 4 * HINT_EVERY {
@@ -519,13 +522,17 @@ impl<T: crate::ShmSafe> Ring<T> {
                     });
                 }
                 // Position `pos` was taken (and maybe skipped): move on.
+                // A skipped position had no receiver to move the hint past
+                // it, so the first one to pass it does (see `advance`).
                 State::Free { rel, .. } if rel >= cap => {
+                    advance(head, pos + 1);
                     cursor.set((pos + 1).max(head.load(Ordering::Relaxed)));
                 }
                 State::Reading { rel, .. } if rel >= 0 => {
                     cursor.set((pos + 1).max(head.load(Ordering::Relaxed)));
                 }
                 State::Full { rel, .. } | State::Writing { rel, .. } if rel > 0 => {
+                    advance(head, pos + 1);
                     cursor.set((pos + 1).max(head.load(Ordering::Relaxed)));
                 }
                 _ => std::hint::spin_loop(),
@@ -660,12 +667,14 @@ impl<T: crate::ShmSafe> Ring<T> {
                     });
                 }
                 State::Free { rel, .. } if rel >= cap => {
+                    advance(head, pos + 1);
                     cursor.set((pos + 1).max(head.load(Ordering::Relaxed)));
                 }
                 State::Reading { rel, .. } if rel >= 0 => {
                     cursor.set((pos + 1).max(head.load(Ordering::Relaxed)));
                 }
                 State::Full { rel, .. } | State::Writing { rel, .. } if rel > 0 => {
+                    advance(head, pos + 1);
                     cursor.set((pos + 1).max(head.load(Ordering::Relaxed)));
                 }
                 _ => std::hint::spin_loop(),

@@ -759,7 +759,7 @@ fn wait<T: ShmSafe, R>(
                 // Another process is copying a value in or out of the slot
                 // we need: a few hundred nanoseconds, unless it was
                 // descheduled, stopped or killed.
-                in_the_way += 1;
+                in_the_way = in_the_way.saturating_add(1);
                 if in_the_way > 8 && pid_is_dead(pid) {
                     ring.recover(slot, state, pos);
                 } else if in_the_way <= 64 {
@@ -1079,6 +1079,33 @@ mod tests {
             }
             assert_eq!(channel.len(), cap);
             assert_eq!(tx.try_send(0).unwrap_err().kind(), ErrorKind::Busy);
+        }
+    }
+
+    /// Positions skipped (a `send_with` that panicked) where the head hint
+    /// would move: the receivers that pass them move it, so `len` stays
+    /// exact however many there are.
+    #[test]
+    fn len_is_exact_past_skipped_positions() {
+        for cap in [1, 2, 3, 17] {
+            let name = name(&format!("skiplen{cap}"));
+            let channel = Channel::<u64>::create_new(&name.0, cap).unwrap();
+            let (tx, rx) = (channel.sender(), channel.receiver());
+            let mut pos = 0u64;
+            for value in 0..200u64 {
+                if pos % 16 == 15 {
+                    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        tx.send_with(|_| panic!("skip")).unwrap();
+                    }));
+                    assert!(panicked.is_err());
+                    pos += 1;
+                }
+                tx.send(value).unwrap();
+                pos += 1;
+                assert_eq!(channel.len(), 1, "capacity {cap}, value {value}");
+                assert_eq!(rx.recv().unwrap(), value);
+                assert!(channel.is_empty(), "capacity {cap}, value {value}");
+            }
         }
     }
 
