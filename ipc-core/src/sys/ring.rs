@@ -85,7 +85,8 @@
 //!
 //! A claimed state names its process. A process that finds a claim in its
 //! way (a receiver at `WRITING(p, s)`, a sender at `READING(p - capacity, r)`
-//! ...) and finds the claimant dead (`kill(pid, 0)` is `ESRCH`) replaces the
+//! ...) and finds the claimant dead (`kill(pid, 0)` is `ESRCH`, or on Linux
+//! `/proc/<pid>/stat` shows an unreaped zombie) replaces the
 //! claim with `FREE(p + capacity)`: the position is skipped. The dead sender's
 //! value was never sent (its `send` never returned); the dead receiver's
 //! value was taken and is lost with it. So a killed process loses at most the
