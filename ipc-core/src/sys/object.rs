@@ -546,9 +546,17 @@ pub(crate) fn pid_is_dead(pid: u32) -> bool {
 }
 
 /// Whether `/proc/<pid>/stat` shows the process as a zombie (`Z`) or dead
-/// (`X`). False when it cannot be read.
+/// (`X`). False when it cannot be read, or when this `/proc` belongs to
+/// another pid namespace (its `self` is not our pid): there `<pid>` would
+/// name another process, and calling a live claimant dead would let two
+/// processes write one slot.
 #[cfg(any(target_os = "linux", target_os = "android"))]
 fn is_zombie(pid: libc::pid_t) -> bool {
+    let ours = std::fs::read_link("/proc/self")
+        .is_ok_and(|own| own.as_os_str() == std::process::id().to_string().as_str());
+    if !ours {
+        return false;
+    }
     let Ok(stat) = std::fs::read(format!("/proc/{pid}/stat")) else {
         return false;
     };
