@@ -725,11 +725,11 @@ static BEFORE: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
 /// (Only names this binary makes: its own pid's, and its declared ones;
 /// other processes on the machine may come and go meanwhile.)
 fn namespace_left_as_found() {
-    let pid = std::process::id();
+    let own = format!("ipc-test.{}.", std::process::id());
     let ours = |names: Vec<String>| -> Vec<String> {
         names
             .into_iter()
-            .filter(|n| n.contains(&format!("ipc-test.{pid}.")) || n.contains("ipc-test.typed."))
+            .filter(|n| n.contains(&own) || n.contains("ipc-test.typed."))
             .collect()
     };
     assert_eq!(

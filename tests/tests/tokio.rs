@@ -90,6 +90,7 @@ fn contend(sem_name: &str, shm_name: &str) {
 /// The child role of `semaphore_1000_tasks_in_two_processes`: a no-op
 /// unless started by it.
 #[test]
+#[ignore = "a child process's role: the tests that need it start it (with --ignored)"]
 fn child_role() {
     let Ok(names) = std::env::var(CHILD_ENV) else {
         return;
@@ -109,7 +110,13 @@ fn semaphore_1000_tasks_in_two_processes() {
     let sem = Semaphore::create_new(&sem_name, 1).unwrap();
     let counters = Shared::<Counters>::create_new(&shm_name).unwrap();
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["child_role", "--exact", "--nocapture", "--test-threads=1"])
+        .args([
+            "child_role",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(CHILD_ENV, format!("{} {}", &*sem_name, &*shm_name))
         .stdout(Stdio::null())
         .spawn()

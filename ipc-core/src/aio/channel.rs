@@ -31,8 +31,7 @@ use std::sync::{Arc, Condvar, MutexGuard, PoisonError};
 use std::task::{Poll, Waker};
 use std::time::Duration;
 
-use crate::sys::object::pid_is_dead;
-use crate::sys::ring::{self, Ring, Step};
+use crate::sys::ring::{InTheWay, Ring, Step};
 use crate::{Error, ErrorKind, Receiver, Result, Sender, ShmSafe};
 
 /// The longest the helper thread sleeps on the futex before it looks at its
@@ -327,45 +326,20 @@ fn helper<S: Side>(waiters: &Waiters<S>) {
     let side = &waiters.side;
     let (ring, event) = (side.ring(), side.event());
     let mut woken = Vec::new();
-    let mut in_the_way = 0u32;
+    let mut in_the_way = InTheWay::default();
     while wait_for_tasks(waiters) {
         // Read before looking at the ring: a change after the look bumps
-        // the word, and the futex wait below returns at once.
+        // the word, and the futex wait returns at once.
         let seen = event.load(std::sync::atomic::Ordering::Acquire);
         match side.probe() {
             Ok(()) => {
-                in_the_way = 0;
+                in_the_way.clear();
                 woken.extend(waiters.state().wakers.drain().map(|(_, w)| w));
                 wake_all(&mut woken);
             }
-            Err(Step::Blocked { slot, state }) => {
-                in_the_way = 0;
-                // The other side's claim of this state reads the bit and
-                // wakes the futex; a failed mark means the state changed:
-                // look again.
-                if ring.mark_waiter(slot, state) {
-                    ring::futex_wait(event, seen, POLL);
-                }
-            }
-            Err(Step::Claimed {
-                slot,
-                state,
-                pos,
-                pid,
-            }) => {
-                // A process copies a value in or out of the slot in the way:
-                // nanoseconds unless it was descheduled, stopped or killed.
-                // As the blocking calls: yield, then nap longer and longer,
-                // and skip the claim if its process is dead.
-                in_the_way = in_the_way.saturating_add(1);
-                if in_the_way > 8 && pid_is_dead(pid) {
-                    ring.recover(slot, state, pos);
-                } else if in_the_way <= 64 {
-                    std::thread::yield_now();
-                } else {
-                    std::thread::sleep(Duration::from_micros(u64::from(in_the_way.min(1000))));
-                }
-            }
+            // As a blocked `send`/`recv` would, for at most `POLL`: then
+            // look at the tasks again.
+            Err(step) => in_the_way.wait_out(ring, event, seen, step, POLL),
         }
     }
 }
@@ -400,25 +374,13 @@ impl<S: Side> Drop for HelperExit<'_, S> {
 /// Blocks until a task waits (true) or the helper should exit (false: the
 /// handle is gone, or no task came for [`IDLE`]).
 fn wait_for_tasks<S: Side>(waiters: &Waiters<S>) -> bool {
-    let mut state = waiters.state();
-    loop {
-        if state.closed {
-            state.helper = false;
-            return false;
-        }
-        if !state.wakers.is_empty() {
-            return true;
-        }
-        let (next, timeout) = waiters
-            .wake
-            .wait_timeout(state, IDLE)
-            .unwrap_or_else(PoisonError::into_inner);
-        state = next;
-        if timeout.timed_out() && state.wakers.is_empty() {
-            state.helper = false;
-            return false;
-        }
-    }
+    super::wait_for_work(
+        waiters.state(),
+        &waiters.wake,
+        IDLE,
+        |state| (&mut state.helper, state.closed),
+        |state| !state.wakers.is_empty(),
+    )
 }
 
 impl<S: Side> Handle<S> {
@@ -523,6 +485,20 @@ impl<T: ShmSafe> AsyncSender<T> {
     }
 
     /// The wrapped [`Sender`], for its blocking calls.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let name = format!("/doc.asender-ref.{}", std::process::id());
+    /// let channel = ipc::Channel::<u64>::create(&name, 1)?;
+    /// let tx = ipc::AsyncSender::new(channel.sender());
+    /// tx.get_ref().send_timeout(5, Duration::from_millis(10))?; // blocking, outside async code
+    /// assert_eq!(channel.len(), 1);
+    /// channel.unlink()?;
+    /// # Ok::<(), ipc::Error>(())
+    /// ```
     #[must_use]
     pub fn get_ref(&self) -> &Sender<T> {
         &self.handle.waiters.side
@@ -600,6 +576,20 @@ impl<T: ShmSafe> AsyncReceiver<T> {
     }
 
     /// The wrapped [`Receiver`], for its blocking calls.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let name = format!("/doc.areceiver-ref.{}", std::process::id());
+    /// let channel = ipc::Channel::<u64>::create(&name, 1)?;
+    /// let rx = ipc::AsyncReceiver::new(channel.receiver());
+    /// channel.sender().send(5)?;
+    /// assert_eq!(rx.get_ref().recv_timeout(Duration::from_millis(10))?, 5); // blocking
+    /// channel.unlink()?;
+    /// # Ok::<(), ipc::Error>(())
+    /// ```
     #[must_use]
     pub fn get_ref(&self) -> &Receiver<T> {
         &self.handle.waiters.side

@@ -38,9 +38,42 @@ pub use channel::{AsyncReceiver, AsyncSender};
 pub use mq::AsyncMessageQueue;
 pub use semaphore::{AsyncSemaphore, AsyncSemaphoreGuard};
 
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use crate::{Error, ErrorKind, Result};
+
+/// How the helper threads of [`AsyncSemaphore`] and of the channel handles
+/// wait for work: blocks on `wake` until `has_work` (true), or until the
+/// helper should exit (false: its handle is gone, or no work came for
+/// `idle`), clearing the state's "helper running" flag then. `has_work` may
+/// tidy the state first (drop waiters that went away); `flags` gives the
+/// state's "helper running" flag and whether the handle is gone.
+fn wait_for_work<S>(
+    mut state: MutexGuard<'_, S>,
+    wake: &Condvar,
+    idle: Duration,
+    flags: impl Fn(&mut S) -> (&mut bool, bool),
+    mut has_work: impl FnMut(&mut S) -> bool,
+) -> bool {
+    let mut timed_out = false;
+    loop {
+        let work = has_work(&mut state);
+        let (helper, closed) = flags(&mut state);
+        if closed || (timed_out && !work) {
+            *helper = false;
+            return false;
+        }
+        if work {
+            return true;
+        }
+        let (next, timeout) = wake
+            .wait_timeout(state, idle)
+            .unwrap_or_else(PoisonError::into_inner);
+        state = next;
+        timed_out = timeout.timed_out();
+    }
+}
 
 /// Fails unless the caller runs inside a tokio runtime: tokio panics when a
 /// reactor or the blocking pool is used from outside one.

@@ -362,27 +362,17 @@ impl Drop for HelperExit<'_> {
 /// Blocks until a live waiter is queued (true) or the helper should exit
 /// (false: the handle is gone, or nobody came for `IDLE`).
 fn wait_for_waiters(shared: &Shared) -> bool {
-    let mut state = shared.state();
-    loop {
-        state.waiters.retain(|tx| !tx.is_closed());
-        shared.queued.store(state.waiters.len(), Ordering::Release);
-        if state.closed {
-            state.helper = false;
-            return false;
-        }
-        if !state.waiters.is_empty() {
-            return true;
-        }
-        let (next, timeout) = shared
-            .wake
-            .wait_timeout(state, IDLE)
-            .unwrap_or_else(PoisonError::into_inner);
-        state = next;
-        if timeout.timed_out() && state.waiters.is_empty() {
-            state.helper = false;
-            return false;
-        }
-    }
+    super::wait_for_work(
+        shared.state(),
+        &shared.wake,
+        IDLE,
+        |state| (&mut state.helper, state.closed),
+        |state| {
+            state.waiters.retain(|tx| !tx.is_closed());
+            shared.queued.store(state.waiters.len(), Ordering::Release);
+            !state.waiters.is_empty()
+        },
+    )
 }
 
 /// Sends `outcome` to the oldest waiter still listening; gives it back if

@@ -103,7 +103,7 @@ use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
-use super::object::{HEADER_LEN, Payload, Region};
+use super::object::{HEADER_LEN, Payload, Region, pid_is_dead};
 
 /// The largest capacity: keeps positions of one lap far inside 40 bits.
 pub(crate) const MAX_CAPACITY: usize = (u32::MAX as usize).saturating_add(1);
@@ -244,6 +244,20 @@ pub(crate) enum Step {
         pos: u64,
         pid: u32,
     },
+}
+
+/// Where a position stands for one side, from its slot's state
+/// ([`Ring::look_send`], [`Ring::look_recv`]).
+enum Look {
+    /// Claimable now (`FREE(p)` for a sender, `FULL(p)` for a receiver).
+    Open,
+    /// Not until something changes: the [`Step`] to report.
+    Wait(Step),
+    /// Taken by another handle: move on; `hint` says whether passing it
+    /// should move the side's hint (see `advance`).
+    Passed { hint: bool },
+    /// A state older than the position: a stale read, look again.
+    Stale,
 }
 
 /// The ring of a mapped channel: the control block and the slots.
@@ -408,7 +422,6 @@ impl<T: crate::ShmSafe> Ring<T> {
     #[inline]
     pub(crate) fn claim_send(&self, me: u32, cursor: &Cursor) -> Result<SendClaim<'_, T>, Step> {
         let tail = &self.control().tail.0;
-        let cap = self.capacity as i64;
         let mut expected = None;
         loop {
             let pos = cursor.get();
@@ -434,32 +447,15 @@ impl<T: crate::ShmSafe> Ring<T> {
                     waiter: free & WAITER != 0,
                 });
             };
-            match decode(s, base) {
+            match self.look_send(s, base, i, pos) {
                 // A receiver sleeps on this slot: claim it with the bit.
-                State::Free { rel: 0, .. } => expected = Some(s),
-                State::Full { rel, .. } if rel == -cap => {
-                    return Err(Step::Blocked { slot: i, state: s });
-                }
-                State::Writing { rel, pid } | State::Reading { rel, pid } if rel == -cap => {
-                    return Err(Step::Claimed {
-                        slot: i,
-                        state: s,
-                        pos: pos.wrapping_sub(self.capacity),
-                        pid,
-                    });
-                }
-                State::Free { rel, .. }
-                | State::Full { rel, .. }
-                | State::Writing { rel, .. }
-                | State::Reading { rel, .. }
-                    if rel >= 0 =>
-                {
-                    // Position `pos` is taken: on to the next one, or to
-                    // the hint if it is further.
-                    cursor.set((pos + 1).max(tail.load(Ordering::Relaxed)));
-                }
+                Look::Open => expected = Some(s),
+                Look::Wait(step) => return Err(step),
+                // Position `pos` is taken: on to the next one, or to the
+                // hint if it is further.
+                Look::Passed { hint } => cursor.pass(pos, tail, hint),
                 // A state older than the cursor: a stale read; again.
-                _ => std::hint::spin_loop(),
+                Look::Stale => std::hint::spin_loop(),
             }
         }
     }
@@ -469,7 +465,6 @@ impl<T: crate::ShmSafe> Ring<T> {
     #[inline]
     pub(crate) fn claim_recv(&self, me: u32, cursor: &Cursor) -> Result<RecvClaim<'_, T>, Step> {
         let head = &self.control().head.0;
-        let cap = self.capacity as i64;
         loop {
             let pos = cursor.get();
             let (slot, base, i) = self.state_of(pos);
@@ -507,40 +502,77 @@ impl<T: crate::ShmSafe> Ring<T> {
                     waiter: s & WAITER != 0,
                 });
             }
-            match decode(s, base) {
-                State::Free { rel: 0, .. } => return Err(Step::Blocked { slot: i, state: s }),
-                State::Writing { rel: 0, pid } => {
-                    return Err(Step::Claimed {
-                        slot: i,
-                        state: s,
-                        pos,
-                        pid,
-                    });
-                }
-                State::Reading { rel, pid } if rel == -cap => {
-                    return Err(Step::Claimed {
-                        slot: i,
-                        state: s,
-                        pos: pos.wrapping_sub(self.capacity),
-                        pid,
-                    });
-                }
+            match self.look_recv(s, base, i, pos) {
+                Look::Wait(step) => return Err(step),
                 // Position `pos` was taken (and maybe skipped): move on.
-                // A skipped position had no receiver to move the hint past
-                // it, so the first one to pass it does (see `advance`).
-                State::Free { rel, .. } if rel >= cap => {
-                    advance(head, pos + 1);
-                    cursor.set((pos + 1).max(head.load(Ordering::Relaxed)));
-                }
-                State::Reading { rel, .. } if rel >= 0 => {
-                    cursor.set((pos + 1).max(head.load(Ordering::Relaxed)));
-                }
-                State::Full { rel, .. } | State::Writing { rel, .. } if rel > 0 => {
-                    advance(head, pos + 1);
-                    cursor.set((pos + 1).max(head.load(Ordering::Relaxed)));
-                }
-                _ => std::hint::spin_loop(),
+                Look::Passed { hint } => cursor.pass(pos, head, hint),
+                // A stale read (`Open` was handled above): again.
+                Look::Open | Look::Stale => std::hint::spin_loop(),
             }
+        }
+    }
+
+    /// Where position `pos` (in slot `i`, lap `base`) stands for a sender,
+    /// from its slot's state `s`: the one classification that
+    /// [`claim_send`](Ring::claim_send) and the async helpers'
+    /// [`probe_send`](Ring::probe_send) share, so they cannot disagree.
+    #[inline]
+    fn look_send(&self, s: u64, base: u64, i: usize, pos: u64) -> Look {
+        let cap = self.capacity as i64;
+        match decode(s, base) {
+            State::Free { rel: 0 } => Look::Open,
+            State::Full { rel } if rel == -cap => Look::Wait(Step::Blocked { slot: i, state: s }),
+            State::Writing { rel, pid } | State::Reading { rel, pid } if rel == -cap => {
+                Look::Wait(Step::Claimed {
+                    slot: i,
+                    state: s,
+                    pos: pos.wrapping_sub(self.capacity),
+                    pid,
+                })
+            }
+            State::Free { rel }
+            | State::Full { rel }
+            | State::Writing { rel, .. }
+            | State::Reading { rel, .. }
+                if rel >= 0 =>
+            {
+                Look::Passed { hint: false }
+            }
+            _ => Look::Stale,
+        }
+    }
+
+    /// Where position `pos` stands for a receiver: as
+    /// [`look_send`](Ring::look_send), for [`claim_recv`](Ring::claim_recv)
+    /// and [`probe_recv`](Ring::probe_recv).
+    #[inline]
+    fn look_recv(&self, s: u64, base: u64, i: usize, pos: u64) -> Look {
+        let cap = self.capacity as i64;
+        match decode(s, base) {
+            State::Full { rel: 0 } => Look::Open,
+            State::Free { rel: 0 } => Look::Wait(Step::Blocked { slot: i, state: s }),
+            State::Writing { rel: 0, pid } => Look::Wait(Step::Claimed {
+                slot: i,
+                state: s,
+                pos,
+                pid,
+            }),
+            State::Reading { rel, pid } if rel == -cap => Look::Wait(Step::Claimed {
+                slot: i,
+                state: s,
+                pos: pos.wrapping_sub(self.capacity),
+                pid,
+            }),
+            // A receiver claimed `pos` and moved the hint itself.
+            State::Reading { rel, .. } if rel >= 0 => Look::Passed { hint: false },
+            // Received or skipped: a skipped position had no receiver to
+            // move the hint past it, so the first one to pass it does (see
+            // `advance`).
+            State::Free { rel } if rel >= cap => Look::Passed { hint: true },
+            State::Full { rel } | State::Writing { rel, .. } if rel > 0 => {
+                Look::Passed { hint: true }
+            }
+            _ => Look::Stale,
         }
     }
 
@@ -610,80 +642,94 @@ impl<T: crate::ShmSafe> Ring<T> {
     /// claim would.
     pub(crate) fn probe_send(&self, cursor: &Cursor) -> Result<(), Step> {
         let tail = &self.control().tail.0;
-        let cap = self.capacity as i64;
         loop {
             let pos = cursor.get();
             let (slot, base, i) = self.state_of(pos);
             let s = slot.state.load(Ordering::Acquire);
-            match decode(s, base) {
-                State::Free { rel: 0, .. } => return Ok(()),
-                State::Full { rel, .. } if rel == -cap => {
-                    return Err(Step::Blocked { slot: i, state: s });
-                }
-                State::Writing { rel, pid } | State::Reading { rel, pid } if rel == -cap => {
-                    return Err(Step::Claimed {
-                        slot: i,
-                        state: s,
-                        pos: pos.wrapping_sub(self.capacity),
-                        pid,
-                    });
-                }
-                State::Free { rel, .. }
-                | State::Full { rel, .. }
-                | State::Writing { rel, .. }
-                | State::Reading { rel, .. }
-                    if rel >= 0 =>
-                {
-                    cursor.set((pos + 1).max(tail.load(Ordering::Relaxed)));
-                }
-                _ => std::hint::spin_loop(),
+            match self.look_send(s, base, i, pos) {
+                Look::Open => return Ok(()),
+                Look::Wait(step) => return Err(step),
+                Look::Passed { hint } => cursor.pass(pos, tail, hint),
+                Look::Stale => std::hint::spin_loop(),
             }
         }
     }
 
     /// Whether [`claim_recv`](Ring::claim_recv) from `cursor` would find a
     /// value now (`Ok`), or what is in its way, without claiming; moves
-    /// `cursor` past positions already taken, as a claim would.
+    /// `cursor` (and the head hint) past positions already taken, as a
+    /// claim would.
     pub(crate) fn probe_recv(&self, cursor: &Cursor) -> Result<(), Step> {
         let head = &self.control().head.0;
-        let cap = self.capacity as i64;
         loop {
             let pos = cursor.get();
             let (slot, base, i) = self.state_of(pos);
             let s = slot.state.load(Ordering::Acquire);
-            match decode(s, base) {
-                State::Full { rel: 0, .. } => return Ok(()),
-                State::Free { rel: 0, .. } => return Err(Step::Blocked { slot: i, state: s }),
-                State::Writing { rel: 0, pid } => {
-                    return Err(Step::Claimed {
-                        slot: i,
-                        state: s,
-                        pos,
-                        pid,
-                    });
-                }
-                State::Reading { rel, pid } if rel == -cap => {
-                    return Err(Step::Claimed {
-                        slot: i,
-                        state: s,
-                        pos: pos.wrapping_sub(self.capacity),
-                        pid,
-                    });
-                }
-                State::Free { rel, .. } if rel >= cap => {
-                    advance(head, pos + 1);
-                    cursor.set((pos + 1).max(head.load(Ordering::Relaxed)));
-                }
-                State::Reading { rel, .. } if rel >= 0 => {
-                    cursor.set((pos + 1).max(head.load(Ordering::Relaxed)));
-                }
-                State::Full { rel, .. } | State::Writing { rel, .. } if rel > 0 => {
-                    advance(head, pos + 1);
-                    cursor.set((pos + 1).max(head.load(Ordering::Relaxed)));
-                }
-                _ => std::hint::spin_loop(),
+            match self.look_recv(s, base, i, pos) {
+                Look::Open => return Ok(()),
+                Look::Wait(step) => return Err(step),
+                Look::Passed { hint } => cursor.pass(pos, head, hint),
+                Look::Stale => std::hint::spin_loop(),
             }
         }
+    }
+}
+
+/// How a waiter gets past the [`Step`] that stopped its claim, for the
+/// blocking calls and the async helper threads alike; counts the claims of
+/// other processes met in a row.
+#[derive(Debug, Default)]
+pub(crate) struct InTheWay(u32);
+
+impl InTheWay {
+    /// Waits out `step`, for at most about `left`. `seen` is `event` (this
+    /// side's futex word) as read before the attempt.
+    ///
+    /// Blocked: marks the state as waited on and sleeps on `event` (the
+    /// other side's claim of that state reads the mark and wakes it; a
+    /// failed mark means the state changed: look again at once). Claimed:
+    /// another process copies a value in or out of the slot in the way —
+    /// nanoseconds, unless it was descheduled, stopped or killed — so yield,
+    /// then nap longer and longer, and skip the claim once its process is
+    /// dead.
+    pub(crate) fn wait_out<T: crate::ShmSafe>(
+        &mut self,
+        ring: &Ring<T>,
+        event: &AtomicU32,
+        seen: u32,
+        step: Step,
+        left: Duration,
+    ) {
+        match step {
+            Step::Blocked { slot, state } => {
+                self.0 = 0;
+                if ring.mark_waiter(slot, state) {
+                    futex_wait(event, seen, left);
+                }
+            }
+            Step::Claimed {
+                slot,
+                state,
+                pos,
+                pid,
+            } => {
+                self.0 = self.0.saturating_add(1);
+                if self.0 > 8 && pid_is_dead(pid) {
+                    ring.recover(slot, state, pos);
+                } else if self.0 <= 64 {
+                    std::thread::yield_now();
+                } else {
+                    let nap = Duration::from_micros(u64::from(self.0.min(1000)));
+                    std::thread::sleep(nap.min(left));
+                }
+            }
+        }
+    }
+
+    /// Forgets the claims met so far (the waiter got past them).
+    #[cfg(feature = "tokio")]
+    pub(crate) fn clear(&mut self) {
+        self.0 = 0;
     }
 }
 
@@ -703,6 +749,17 @@ impl Cursor {
     #[inline]
     fn set(&self, pos: u64) {
         self.0.store(pos, Ordering::Relaxed);
+    }
+
+    /// Moves past the taken position `pos`: to the next one, or to the side's
+    /// `hint` if that is further; first moves the hint past `pos` if
+    /// `move_hint` (see [`Look::Passed`]).
+    #[inline]
+    fn pass(&self, pos: u64, hint: &AtomicU64, move_hint: bool) {
+        if move_hint {
+            advance(hint, pos + 1);
+        }
+        self.set((pos + 1).max(hint.load(Ordering::Relaxed)));
     }
 }
 

@@ -11,7 +11,8 @@ use super::shm_safe::{primitive, struct_field, struct_start};
 use crate::deadline::Deadline;
 use crate::sys::object::{ObjectKind, Spec, pid_is_dead};
 use crate::sys::ring::{
-    self, Control, Cursor, MAX_CAPACITY, PAYLOAD_AT, RecvClaim, Ring, SendClaim, Slot, Step,
+    self, Control, Cursor, InTheWay, MAX_CAPACITY, PAYLOAD_AT, RecvClaim, Ring, SendClaim, Slot,
+    Step,
 };
 use crate::{Error, ErrorKind, Result, ShmSafe};
 
@@ -734,7 +735,7 @@ fn wait<T: ShmSafe, R>(
     if let Some(r) = spin.poll(deadline, ready, &mut f) {
         return Some(r);
     }
-    let mut in_the_way = 0u32;
+    let mut in_the_way = InTheWay::default();
     loop {
         let seen = event.load(Ordering::Acquire);
         let left = match deadline {
@@ -744,31 +745,7 @@ fn wait<T: ShmSafe, R>(
         match f() {
             Ok(r) => return Some(r),
             Err(_) if left.is_zero() => return None,
-            Err(Step::Blocked { slot, state }) => {
-                in_the_way = 0;
-                if ring.mark_waiter(slot, state) {
-                    ring::futex_wait(event, seen, left);
-                }
-            }
-            Err(Step::Claimed {
-                slot,
-                state,
-                pos,
-                pid,
-            }) => {
-                // Another process is copying a value in or out of the slot
-                // we need: a few hundred nanoseconds, unless it was
-                // descheduled, stopped or killed.
-                in_the_way = in_the_way.saturating_add(1);
-                if in_the_way > 8 && pid_is_dead(pid) {
-                    ring.recover(slot, state, pos);
-                } else if in_the_way <= 64 {
-                    std::thread::yield_now();
-                } else {
-                    let nap = Duration::from_micros(u64::from(in_the_way.min(1000)));
-                    std::thread::sleep(nap.min(left));
-                }
-            }
+            Err(step) => in_the_way.wait_out(ring, event, seen, step, left),
         }
     }
 }
