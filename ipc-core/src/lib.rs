@@ -33,6 +33,8 @@ pub mod __private {
 }
 mod namespace;
 mod private;
+#[cfg(test)]
+mod test_support;
 
 #[cfg(all(feature = "tokio", target_os = "linux"))]
 #[cfg_attr(docsrs, doc(cfg(all(feature = "tokio", target_os = "linux"))))]

@@ -278,3 +278,43 @@ impl Drop for Peer {
         }
     }
 }
+
+/// A small deterministic generator, for the async tests' cancellation
+/// storms.
+pub struct XorShift(pub u64);
+
+impl XorShift {
+    /// The next number in `0..n` (`n` > 0).
+    pub fn next_below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+/// A timer for a cancellation storm: half the time one that has already
+/// expired (the operation is dropped at its first poll or soon after, as
+/// `select!` polls its branches in random order), else 0 to 1.5 ms (tokio's
+/// timers tick in milliseconds), long enough to fire while the operation
+/// waits.
+pub fn storm_timer(rng: &mut XorShift) -> std::time::Duration {
+    if rng.next_below(2) == 0 {
+        std::time::Duration::ZERO
+    } else {
+        std::time::Duration::from_micros(rng.next_below(1_500))
+    }
+}
+
+/// A waker that panics when woken, as a buggy foreign executor's might:
+/// what the helper threads of the async handles must survive.
+#[must_use]
+pub fn panicking_waker() -> std::task::Waker {
+    struct Panics;
+    impl std::task::Wake for Panics {
+        fn wake(self: std::sync::Arc<Self>) {
+            panic!("this waker panics (expected by the test)");
+        }
+    }
+    std::task::Waker::from(std::sync::Arc::new(Panics))
+}

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use ipc::{AsyncMessageQueue, AsyncSemaphore, MessageQueue, Mutex, Semaphore, Shared, ShmSafe};
-use ipc_tests::{Kind, Name, py_spawn, python};
+use ipc_tests::{Kind, Name, XorShift, panicking_waker, py_spawn, python, storm_timer};
 
 /// What the contending processes share: the count that the semaphore
 /// protects (updated by a load, an `.await` and a store, so that two holders
@@ -27,18 +27,6 @@ struct Counters {
 const TASKS_PER_PROCESS: usize = 500;
 const ROUNDS: u64 = 4;
 const CHILD_ENV: &str = "IPC_TOKIO_TEST_CHILD";
-
-/// A small deterministic generator for the storms' timer lengths.
-struct XorShift(u64);
-
-impl XorShift {
-    fn next_below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
 
 /// One process's half of the contention test: `TASKS_PER_PROCESS` tasks,
 /// each taking the semaphore `ROUNDS` times.
@@ -133,18 +121,6 @@ fn semaphore_1000_tasks_in_two_processes() {
         "{total} acquisitions by 1000 tasks in 2 processes: {:?}",
         started.elapsed()
     );
-}
-
-/// A timer for a storm: half the time one that has already expired (the
-/// operation is dropped at its first poll or soon after, as `select!` polls
-/// its branches in random order), else 0 to 1.5 ms (tokio's timers tick in
-/// milliseconds), long enough to fire while the operation waits.
-fn storm_timer(rng: &mut XorShift) -> Duration {
-    if rng.next_below(2) == 0 {
-        Duration::ZERO
-    } else {
-        Duration::from_micros(rng.next_below(1_500))
-    }
 }
 
 /// A sender and a receiver that cancel their futures at random (a
@@ -529,17 +505,11 @@ fn semaphore_dropped_waiter_gives_its_unit_back() {
 /// back), and a task waiting afterwards is still served.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn semaphore_panicking_waker_does_not_stop_the_helper() {
-    struct Panics;
-    impl std::task::Wake for Panics {
-        fn wake(self: Arc<Self>) {
-            panic!("this waker panics (expected by the test)");
-        }
-    }
     let name = Name::sem("async-panic-waker");
     let sem = AsyncSemaphore::new(Semaphore::create_new(&name, 0).unwrap());
     let check = Semaphore::open(&name).unwrap();
     {
-        let waker = std::task::Waker::from(Arc::new(Panics));
+        let waker = panicking_waker();
         let mut cx = std::task::Context::from_waker(&waker);
         let mut waiter = std::pin::pin!(sem.lock());
         assert!(waiter.as_mut().poll(&mut cx).is_pending());

@@ -10,33 +10,10 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use ipc::{AsyncReceiver, AsyncSender, Channel};
-use ipc_tests::{Name, Peer};
+use ipc_tests::{Name, Peer, XorShift, panicking_waker, storm_timer};
 
 /// The child roles: `"<role> <channel name>"`.
 const CHILD_ENV: &str = "IPC_TOKIO_CHANNEL_CHILD";
-
-/// A small deterministic generator for the storm's timer lengths.
-struct XorShift(u64);
-
-impl XorShift {
-    fn next_below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
-
-/// Half the time a timer that has already expired (the operation is
-/// dropped at its first poll or right after), else 0 to 1.5 ms, long enough
-/// to fire while the operation waits.
-fn storm_timer(rng: &mut XorShift) -> Duration {
-    if rng.next_below(2) == 0 {
-        Duration::ZERO
-    } else {
-        Duration::from_micros(rng.next_below(1_500))
-    }
-}
 
 /// Checks what the receivers got: every `(sender, seq)` of `senders`
 /// senders × `each` values exactly once, and each sender's values in
@@ -442,18 +419,12 @@ fn idle_waiting_receiver_burns_no_cpu() {
 /// thread that wakes it survives, and keeps waking the handle's tasks.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panicking_waker_does_not_stop_the_helper() {
-    struct Panics;
-    impl std::task::Wake for Panics {
-        fn wake(self: Arc<Self>) {
-            panic!("this waker panics (expected by the test)");
-        }
-    }
     let name = Name::shm("achan-panicwaker");
     let channel = Channel::<u64>::create_new(&name, 2).unwrap();
     let rx = AsyncReceiver::new(channel.receiver());
     let tx = channel.sender();
     {
-        let waker = std::task::Waker::from(Arc::new(Panics));
+        let waker = panicking_waker();
         let mut cx = std::task::Context::from_waker(&waker);
         let mut recv = std::pin::pin!(rx.recv());
         assert!(recv.as_mut().poll(&mut cx).is_pending());

@@ -32,7 +32,7 @@ use std::task::{Poll, Waker};
 use std::time::Duration;
 
 use crate::sys::ring::{InTheWay, Ring, Step};
-use crate::{Error, ErrorKind, Receiver, Result, Sender, ShmSafe};
+use crate::{Receiver, Result, Sender, ShmSafe};
 
 /// The longest the helper thread sleeps on the futex before it looks at its
 /// tasks again: how long it keeps waiting for tasks that have all gone, and
@@ -290,24 +290,18 @@ impl<S: Side> Registration<'_, S> {
             return Ok(());
         }
         let for_thread = Arc::clone(waiters);
-        let started = std::thread::Builder::new()
-            .name(S::THREAD.into())
-            .spawn(move || helper(&for_thread));
-        match started {
-            Ok(_) => {
-                state.helper = true;
-                Ok(())
-            }
-            Err(e) => {
-                state.wakers.remove(&key);
-                Err(Error::new(
-                    ErrorKind::Other,
-                    "futex_wait",
-                    Some(waiters.side.shared_name()),
-                    format!("cannot start the helper thread: {e}"),
-                ))
-            }
+        let started = super::spawn_helper(
+            S::THREAD,
+            "futex_wait",
+            waiters.side.shared_name(),
+            move || helper(&for_thread),
+        );
+        if started.is_ok() {
+            state.helper = true;
+        } else {
+            state.wakers.remove(&key);
         }
+        started
     }
 }
 
@@ -427,9 +421,9 @@ impl<T: ShmSafe> AsyncSender<T> {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Other`] when the helper thread cannot be started (the
-    /// value is dropped); a full channel is waited out, never
-    /// [`ErrorKind::Busy`].
+    /// [`ErrorKind::Other`](crate::ErrorKind::Other) when the helper thread
+    /// cannot be started (the value is dropped); a full channel is waited
+    /// out, never [`ErrorKind::Busy`](crate::ErrorKind::Busy).
     ///
     /// # Examples
     ///
@@ -467,7 +461,8 @@ impl<T: ShmSafe> AsyncSender<T> {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Busy`] when the channel is full (the value is dropped).
+    /// [`ErrorKind::Busy`](crate::ErrorKind::Busy) when the channel is full
+    /// (the value is dropped).
     ///
     /// # Examples
     ///
@@ -533,8 +528,9 @@ impl<T: ShmSafe> AsyncReceiver<T> {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Other`] when the helper thread cannot be started; an
-    /// empty channel is waited out, never [`ErrorKind::Busy`].
+    /// [`ErrorKind::Other`](crate::ErrorKind::Other) when the helper thread
+    /// cannot be started; an empty channel is waited out, never
+    /// [`ErrorKind::Busy`](crate::ErrorKind::Busy).
     ///
     /// # Examples
     ///
@@ -559,7 +555,7 @@ impl<T: ShmSafe> AsyncReceiver<T> {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Busy`] when the channel is empty.
+    /// [`ErrorKind::Busy`](crate::ErrorKind::Busy) when the channel is empty.
     ///
     /// # Examples
     ///
@@ -663,20 +659,13 @@ impl<T: ShmSafe> fmt::Display for AsyncReceiver<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Channel;
+    use crate::{Channel, ErrorKind};
     use std::future::Future;
     use std::pin::pin;
     use std::task::Context;
 
-    struct Unlink(String);
-    impl Drop for Unlink {
-        fn drop(&mut self) {
-            let _ = crate::unlink_shared_memory(&self.0);
-        }
-    }
-
-    fn name(tag: &str) -> Unlink {
-        Unlink(format!("/ipc-test.unit.{}.achan-{tag}", std::process::id()))
+    fn name(tag: &str) -> crate::test_support::Unlink {
+        crate::test_support::name(&format!("achan-{tag}"))
     }
 
     fn is_send_sync<X: Send + Sync + 'static>(_: &X) {}

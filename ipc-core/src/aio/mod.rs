@@ -43,6 +43,29 @@ use std::time::Duration;
 
 use crate::{Error, ErrorKind, Result};
 
+/// Starts a helper thread named `thread` running `f`; a failure is an
+/// [`ErrorKind::Other`] naming `op` (the call the helper waits in) and the
+/// object.
+fn spawn_helper(
+    thread: &str,
+    op: &'static str,
+    object: &Arc<str>,
+    f: impl FnOnce() + Send + 'static,
+) -> Result<()> {
+    std::thread::Builder::new()
+        .name(thread.into())
+        .spawn(f)
+        .map(drop)
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::Other,
+                op,
+                Some(object),
+                format!("cannot start the helper thread: {e}"),
+            )
+        })
+}
+
 /// How the helper threads of [`AsyncSemaphore`] and of the channel handles
 /// wait for work: blocks on `wake` until `has_work` (true), or until the
 /// helper should exit (false: its handle is gone, or no work came for

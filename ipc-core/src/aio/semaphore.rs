@@ -287,26 +287,25 @@ impl From<Semaphore> for AsyncSemaphore {
 /// Starts the helper thread; on failure, takes the caller's waiter (the
 /// last one queued) back out of the queue.
 fn start_helper(shared: &Arc<Shared>, state: &mut State) -> Result<()> {
-    let for_thread = Arc::clone(shared);
-    let started = std::thread::Builder::new()
-        .name("ipc-sem-waiter".into())
-        .spawn(move || helper(&for_thread));
-    match started {
-        Ok(_) => {
-            state.helper = true;
-            Ok(())
-        }
-        Err(e) => {
-            state.waiters.pop_back();
-            shared.queued.store(state.waiters.len(), Ordering::Release);
-            Err(Error::new(
-                ErrorKind::Other,
-                "sem_clockwait",
-                Some(shared.sem.shared_name()),
-                format!("cannot start the helper thread: {e}"),
-            ))
-        }
+    let started = spawn(shared);
+    if started.is_ok() {
+        state.helper = true;
+    } else {
+        state.waiters.pop_back();
+        shared.queued.store(state.waiters.len(), Ordering::Release);
     }
+    started
+}
+
+/// Starts a helper thread for `shared`.
+fn spawn(shared: &Arc<Shared>) -> Result<()> {
+    let for_thread = Arc::clone(shared);
+    super::spawn_helper(
+        "ipc-sem-waiter",
+        "sem_clockwait",
+        shared.sem.shared_name(),
+        move || helper(&for_thread),
+    )
 }
 
 /// The helper thread: while waiters are queued, takes units with
@@ -350,12 +349,8 @@ impl Drop for HelperExit<'_> {
         if state.waiters.is_empty() {
             return;
         }
-        let for_thread = Arc::clone(self.0);
-        let restarted = std::thread::Builder::new()
-            .name("ipc-sem-waiter".into())
-            .spawn(move || helper(&for_thread));
         // If no thread can start, the next task to wait tries again.
-        state.helper = restarted.is_ok();
+        state.helper = spawn(self.0).is_ok();
     }
 }
 

@@ -936,17 +936,7 @@ impl<T: ShmSafe> Receiver<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    struct Unlink(String);
-    impl Drop for Unlink {
-        fn drop(&mut self) {
-            let _ = crate::unlink_shared_memory(&self.0);
-        }
-    }
-
-    fn name(tag: &str) -> Unlink {
-        Unlink(format!("/ipc-test.unit.{}.{tag}", std::process::id()))
-    }
+    use crate::test_support::name;
 
     /// 4 sending and 3 receiving threads through 8 slots: every value once,
     /// each sender's values in order at every receiver.
