@@ -165,14 +165,16 @@ pub const fn check(name: &str, kind: Kind) -> Result<(), NameError> {
     if bytes.len() == 1 {
         return Err(NameError::Empty);
     }
-    let mut i = 1;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'/' => return Err(NameError::InteriorSlash),
-            0 => return Err(NameError::Nul),
-            _ => {}
+    // Only a bad name pays for the ordered pass that says which byte it is.
+    if has_slash_or_nul(bytes.split_at(1).1) {
+        let mut i = 1;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'/' => return Err(NameError::InteriorSlash),
+                0 => return Err(NameError::Nul),
+                _ => i += 1,
+            }
         }
-        i += 1;
     }
     let rest = bytes.len() - 1;
     if bytes[1] == b'.' && (rest == 1 || (rest == 2 && bytes[2] == b'.')) {
@@ -186,6 +188,34 @@ pub const fn check(name: &str, kind: Kind) -> Result<(), NameError> {
         return Err(NameError::AliasesSemaphore);
     }
     Ok(())
+}
+
+/// Whether `bytes` holds a `/` or a NUL, eight bytes at a time: names are
+/// checked on every open, and this also runs in `const` context.
+const fn has_slash_or_nul(mut rest: &[u8]) -> bool {
+    const ONES: u64 = u64::from_ne_bytes([1; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    const SLASHES: u64 = u64::from_ne_bytes([b'/'; 8]);
+    // `(w - ONES) & !w & HIGHS` is non-zero exactly when a byte of `w` is
+    // zero; a byte of `w ^ SLASHES` is zero where `w` has a slash.
+    const fn has_zero(w: u64) -> bool {
+        w.wrapping_sub(ONES) & !w & HIGHS != 0
+    }
+    while let Some((word, tail)) = rest.split_first_chunk::<8>() {
+        let w = u64::from_ne_bytes(*word);
+        if has_zero(w) || has_zero(w ^ SLASHES) {
+            return true;
+        }
+        rest = tail;
+    }
+    let mut i = 0;
+    while i < rest.len() {
+        if rest[i] == b'/' || rest[i] == 0 {
+            return true;
+        }
+        i += 1;
+    }
+    false
 }
 
 /// Whether the shared-memory object `name` is the file of a named
@@ -254,6 +284,53 @@ mod tests {
                 assert_eq!(check(name, kind), *want, "{name:?} as {kind:?}");
             }
         }
+    }
+
+    /// The word-at-a-time scan against the byte loop it replaces: every
+    /// length up to three words, a `/` or a NUL at every position, among
+    /// bytes next to them in value (0x01, 0x2e, 0x30, 0x7f, 0x80, 0xff,
+    /// which a wrong bit trick would mistake for them).
+    #[test]
+    fn word_scan_finds_every_slash_and_nul() {
+        let naive = |b: &[u8]| b.iter().any(|&c| c == b'/' || c == 0);
+        for len in 0..=24 {
+            for filler in [b'a', 0x01, 0x2e, 0x30, 0x7f, 0x80, 0xff] {
+                let clean = vec![filler; len];
+                assert!(!has_slash_or_nul(&clean), "{clean:?}");
+                for at in 0..len {
+                    for bad in [b'/', 0] {
+                        let mut b = clean.clone();
+                        b[at] = bad;
+                        assert_eq!(has_slash_or_nul(&b), naive(&b), "{b:?}");
+                        assert!(has_slash_or_nul(&b), "{b:?}");
+                    }
+                }
+            }
+        }
+        // Every byte value at every position of a two-word name.
+        for at in 0..16 {
+            for byte in 0..=255u8 {
+                let mut b = [b'x'; 16];
+                b[at] = byte;
+                assert_eq!(has_slash_or_nul(&b), naive(&b), "byte {byte:#x} at {at}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_first_bad_byte_is_reported() {
+        assert_eq!(
+            check("/abcdefghij/\0", Kind::Semaphore),
+            Err(NameError::InteriorSlash)
+        );
+        assert_eq!(
+            check("/abcdefghij\0/", Kind::Semaphore),
+            Err(NameError::Nul)
+        );
+        assert_eq!(
+            check("/abcdefghijklmnopq\0", Kind::Semaphore),
+            Err(NameError::Nul)
+        );
     }
 
     #[test]

@@ -84,16 +84,23 @@ pub(crate) fn with_cstr<T>(
     name: &str,
     f: impl FnOnce(&CStr) -> Result<T, Errno>,
 ) -> Result<T, Errno> {
-    let mut buf = [0u8; 512];
+    // Left uninitialized: zeroing 512 bytes would cost more than the copy.
+    let mut buf = [std::mem::MaybeUninit::<u8>::uninit(); 512];
     let bytes = name.as_bytes();
     if bytes.len() >= buf.len() {
         return Err(libc::ENAMETOOLONG);
     }
-    buf[..bytes.len()].copy_from_slice(bytes);
-    let cstr = CStr::from_bytes_until_nul(&buf[..=bytes.len()]).map_err(|_| libc::EINVAL)?;
-    if cstr.to_bytes().len() != bytes.len() {
-        return Err(libc::EINVAL);
+    // SAFETY: `bytes.len() < buf.len()` (checked above), so the copy stays in
+    // `buf`; a `&str` and a local array cannot overlap.
+    unsafe {
+        std::ptr::copy_nonoverlapping(bytes.as_ptr(), buf.as_mut_ptr().cast::<u8>(), bytes.len());
     }
+    buf[bytes.len()].write(0);
+    // SAFETY: the first `bytes.len() + 1` bytes of `buf` were initialized just
+    // above (the name, then the NUL), and `MaybeUninit<u8>` has `u8`'s layout.
+    let init = unsafe { std::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), bytes.len() + 1) };
+    // A NUL inside the name makes this an error rather than a shorter name.
+    let cstr = CStr::from_bytes_with_nul(init).map_err(|_| libc::EINVAL)?;
     f(cstr)
 }
 
