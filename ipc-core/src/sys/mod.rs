@@ -190,3 +190,27 @@ pub(crate) fn close(fd: std::os::fd::OwnedFd) -> Result<(), Errno> {
     // is its only owner and it is closed exactly once.
     cvt(unsafe { libc::close(raw) }).map(drop)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::with_cstr;
+
+    /// Every length the buffer takes, and the ones it refuses. Run under
+    /// valgrind (see RELIABILITY.md) this also shows that nothing reads the
+    /// buffer's uninitialized tail.
+    #[test]
+    fn with_cstr_copies_exactly_the_name() {
+        for len in 0..=520 {
+            let name = "n".repeat(len);
+            let got = with_cstr(&name, |c| Ok(c.to_bytes().to_vec()));
+            if len < 512 {
+                assert_eq!(got, Ok(name.into_bytes()), "length {len}");
+            } else {
+                assert_eq!(got, Err(libc::ENAMETOOLONG), "length {len}");
+            }
+        }
+        for name in ["\0", "/a\0b", "/ab\0"] {
+            assert_eq!(with_cstr(name, |_| Ok(())), Err(libc::EINVAL), "{name:?}");
+        }
+    }
+}
