@@ -3,9 +3,12 @@
 //! a channel), its header, and whether its mutex is held and by whom —
 //! without changing anything.
 //!
-//! [`shared_memory`] opens the object read-only, reads its first bytes and
-//! reads a mutex's lock word by an atomic load: it never locks, initialises,
-//! resizes or writes. This is what `ipcctl ls` and `ipcctl stat` show.
+//! [`shared_memory`] opens the object read-only and reads its first bytes
+//! with `pread`, a mutex's lock word among them; [`semaphore`] reads a
+//! semaphore's value from its file the same way. Neither maps the file (a
+//! process shrinking it meanwhile cannot make the reader fault), and neither
+//! locks, initialises, resizes or writes. This is what `ipcctl ls` and
+//! `ipcctl stat` show.
 //!
 //! ```
 //! use ipc::inspect::{self, LockState, TypedKind};
@@ -29,11 +32,14 @@
 //! ```
 
 use std::fmt;
-use std::os::fd::AsFd;
+use std::fs::File;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
 
-use crate::sys::inspect::{self as sys, View, glibc_mutex, header};
+use crate::common::checked_name;
+use crate::name::Kind;
+use crate::sys::inspect::{self as sys, Snapshot, glibc_mutex, header};
 use crate::sys::object::{self, HEADER_LEN, MAGIC};
-use crate::{Error, Result, SharedMemory};
+use crate::{Error, ErrorKind, Result};
 
 /// What [`shared_memory`] found.
 #[non_exhaustive]
@@ -126,9 +132,11 @@ pub enum InitState {
 pub enum LockState {
     /// Nobody holds it.
     Unlocked,
-    /// Thread `tid` holds it; `pid` is its process, `None` when no such
-    /// thread is visible here (`/proc/<tid>` missing: it died without the
-    /// kernel marking the lock, or runs in another pid namespace).
+    /// Thread `tid` holds it; `pid` is its process, `None` when that cannot
+    /// be confirmed here: no thread `tid` is visible (`/proc/<tid>` missing:
+    /// it died without the kernel marking the lock, or runs in another pid
+    /// namespace), or the process of that number does not map the object
+    /// (the number is another pid namespace's) or its maps cannot be read.
     Held {
         /// The holding thread.
         tid: u32,
@@ -152,16 +160,13 @@ pub enum LockState {
 /// typed object of this crate, its header and (for a mutex) whether it is
 /// held and by which thread and process.
 ///
-/// Opens the object read-only (`shm_open(name, O_RDONLY)`), so read
-/// permission is enough, and changes nothing: a mutex's lock word is read
-/// by an atomic load, never by locking it. What it reports may change the
-/// moment after (another process locks, unlocks or dies).
-///
-/// Objects are read through a mapping: a process that shrinks the object
-/// while it is being read would make this process fault, as for any
-/// mapping; typed objects are never resized by this crate, and the first
-/// bytes of other objects are read only when the object is at least a
-/// header long.
+/// Opens the object read-only and non-blocking (`shm_open(name, O_RDONLY |
+/// O_NONBLOCK)`), so read permission is enough and a FIFO put in its place
+/// cannot hang the call, and changes nothing: it never locks, initialises,
+/// resizes or writes. The first bytes (up to 8 KiB) are read with `pread`,
+/// not through a mapping, so a process that shrinks the object meanwhile
+/// cannot make this one fault; what is reported is a snapshot, and may
+/// change the moment after (another process locks, unlocks or dies).
 ///
 /// # Errors
 ///
@@ -170,10 +175,11 @@ pub enum LockState {
 /// - [`ErrorKind::NotFound`](crate::ErrorKind::NotFound): no such object.
 /// - [`ErrorKind::PermissionDenied`](crate::ErrorKind::PermissionDenied):
 ///   this process may not read it.
-/// - [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported): a target
-///   where headers cannot be read by atomic loads (32-bit).
+/// - [`ErrorKind::InvalidData`](crate::ErrorKind::InvalidData): the name
+///   is not a regular file (a directory, a FIFO, a socket, a device).
 /// - Other OS errors are reported as
-///   [`ErrorKind::Other`](crate::ErrorKind::Other).
+///   [`ErrorKind::Other`](crate::ErrorKind::Other) (a symbolic link put in
+///   its place is not followed: `ELOOP`).
 ///
 /// # Examples
 ///
@@ -188,44 +194,118 @@ pub enum LockState {
 /// ```
 pub fn shared_memory(name: &str) -> Result<ObjectInfo> {
     const OP: &str = "inspect";
-    if !sys::SUPPORTED {
+    let name_ref = checked_name(OP, name, Kind::SharedMemory)?;
+    let os =
+        |e: std::io::Error| Error::os(OP, Some(&name_ref), e.raw_os_error().unwrap_or(libc::EIO));
+    let fd = crate::sys::with_cstr(name, |c| {
+        crate::sys::shm::open(c, libc::O_RDONLY | libc::O_NONBLOCK, 0)
+    })
+    .map_err(|e| Error::os(OP, Some(&name_ref), e))?;
+    let file = File::from(fd);
+    let meta = file.metadata().map_err(os)?;
+    if !meta.file_type().is_file() {
         return Err(Error::new(
-            crate::ErrorKind::Unsupported,
+            ErrorKind::InvalidData,
             OP,
-            None,
-            "typed headers are read on 64-bit targets only",
+            Some(&name_ref),
+            format!("not a shared-memory object: it is {}", file_type(&meta)),
         ));
     }
-    let shm = SharedMemory::options().read_only(true).open(name)?;
-    let size = shm.size()? as u64;
     let mut info = ObjectInfo {
         name: name.to_owned(),
-        size,
+        size: meta.len(),
         typed: None,
     };
-    if size < HEADER_LEN as u64 {
+    if info.size < HEADER_LEN as u64 {
         return Ok(info);
     }
     // The header, and what follows up to a page or two: a mutex sits at the
     // payload offset, the header padded to the payload's alignment.
-    let len = usize::try_from(size).unwrap_or(usize::MAX).min(MAX_VIEW);
-    let view = View::map(shm.as_fd(), len)
-        .map_err(|e| Error::os("mmap", Some(&std::sync::Arc::from(name)), e))?;
-    info.typed = typed(&view);
+    let snapshot = Snapshot::read(&file, MAX_VIEW).map_err(os)?;
+    info.typed = typed(&snapshot, (meta.dev(), meta.ino()));
     Ok(info)
 }
 
-/// How much of an object is mapped to find a mutex: enough for payloads
+/// What [`semaphore`] found.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SemaphoreInfo {
+    /// The semaphore's name, as given.
+    pub name: String,
+    /// Its value.
+    pub value: u32,
+    /// How many threads wait in `sem_wait` for it (glibc's count).
+    pub waiters: u32,
+}
+
+/// Reads the named semaphore `name` from its file, `/dev/shm/sem.<name>`,
+/// without opening it as a semaphore: the file is read with `pread`
+/// (`O_NOFOLLOW | O_NONBLOCK`), never mapped, so a file another process
+/// truncates meanwhile, a FIFO or a symbolic link in its place cannot make
+/// this process fault or hang. Changes nothing.
+///
+/// # Errors
+///
+/// - [`ErrorKind::InvalidName`](crate::ErrorKind::InvalidName): `name`
+///   breaks the [`name`](crate::name) rules.
+/// - [`ErrorKind::NotFound`](crate::ErrorKind::NotFound): no such semaphore.
+/// - [`ErrorKind::PermissionDenied`](crate::ErrorKind::PermissionDenied):
+///   this process may not read its file.
+/// - [`ErrorKind::InvalidData`](crate::ErrorKind::InvalidData): the file is
+///   not a semaphore (too short, not a regular file, words glibc never
+///   writes).
+/// - [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported): anywhere but
+///   64-bit Linux with glibc, whose file layout this reads.
+///
+/// # Examples
+///
+/// ```
+/// let name = format!("/doc.inspect-sem.{}", std::process::id());
+/// let sem = ipc::Semaphore::options().create_new(true).initial_value(3).open(&name)?;
+/// if cfg!(all(target_os = "linux", target_env = "gnu", target_pointer_width = "64")) {
+///     assert_eq!(ipc::inspect::semaphore(&name)?.value, 3);
+/// }
+/// sem.unlink()?;
+/// # Ok::<(), ipc::Error>(())
+/// ```
+pub fn semaphore(name: &str) -> Result<SemaphoreInfo> {
+    const OP: &str = "inspect";
+    let name_ref = checked_name(OP, name, Kind::Semaphore)?;
+    let (value, waiters) = crate::semaphore::file::read_value(OP, &name_ref)?;
+    Ok(SemaphoreInfo {
+        name: name.to_owned(),
+        value,
+        waiters,
+    })
+}
+
+/// What a file that is not a regular file is, for messages.
+pub(crate) fn file_type(meta: &std::fs::Metadata) -> &'static str {
+    let t = meta.file_type();
+    if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_char_device() || t.is_block_device() {
+        "a device"
+    } else if t.is_symlink() {
+        "a symbolic link"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// How much of an object is read to find a mutex: enough for payloads
 /// aligned up to 4096 bytes.
 const MAX_VIEW: usize = 8192;
 
-fn typed(view: &View) -> Option<TypedInfo> {
+fn typed(view: &Snapshot, file: (u64, u64)) -> Option<TypedInfo> {
     if view.load_u64(header::MAGIC)? != MAGIC {
         return None;
     }
     let state_word = view.load_u64(header::STATE)?;
-    // Pairs with the initialiser's release store of READY.
-    std::sync::atomic::fence(std::sync::atomic::Ordering::Acquire);
     let version_kind = view.load_u64(header::VERSION_KIND)?;
     let pid = (state_word >> 32) as u32;
     let state = match state_word & 0xffff_ffff {
@@ -242,7 +322,7 @@ fn typed(view: &View) -> Option<TypedInfo> {
     };
     let lock = (kind == TypedKind::Mutex).then(|| {
         if matches!(state, InitState::Ready { .. }) {
-            lock_state(view)
+            lock_state(view, file)
         } else {
             LockState::Unknown
         }
@@ -261,8 +341,9 @@ fn typed(view: &View) -> Option<TypedInfo> {
 /// Finds the mutex at the payload offset (the header padded to the
 /// payload's alignment: 64, 128, ... bytes; padding is zeros, so the first
 /// offset whose `__kind` word is the one glibc gives our mutexes is it) and
-/// reads its lock word.
-fn lock_state(view: &View) -> LockState {
+/// reads its lock word. `file` is the object's (device, inode): a holder is
+/// named only if it has the object mapped.
+fn lock_state(view: &Snapshot, file: (u64, u64)) -> LockState {
     let Some(kind) = sys::robust_mutex_kind() else {
         return LockState::Unknown;
     };
@@ -273,7 +354,14 @@ fn lock_state(view: &View) -> LockState {
                 break;
             };
             let owner = view.load_u32(offset + glibc_mutex::OWNER).unwrap_or(0);
-            return decode(word, owner);
+            return match decode(word, owner) {
+                LockState::Held { tid, pid, waiters } => LockState::Held {
+                    tid,
+                    pid: pid.filter(|&p| maps_file(p, file)),
+                    waiters,
+                },
+                other => other,
+            };
         }
         offset *= 2;
     }
@@ -308,6 +396,20 @@ fn thread_group(tid: u32) -> Option<u32> {
         .and_then(|v| v.trim().parse().ok())
 }
 
+/// Whether process `pid` maps the file (`dev`, `ino`): the lock word holds
+/// the holder's thread id as *its* pid namespace numbers it, so the same
+/// number here may be another process; the real holder maps the object.
+/// `false` when its maps cannot be read.
+fn maps_file(pid: u32, (dev, ino): (u64, u64)) -> bool {
+    let Ok(maps) = std::fs::read_to_string(format!("/proc/{pid}/maps")) else {
+        return false;
+    };
+    let id = crate::sys::FileId::of(dev, ino);
+    maps.lines()
+        .filter_map(crate::sys::MapsLine::parse)
+        .any(|m| m.file == id)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -332,5 +434,30 @@ mod tests {
                 waiters: true
             }
         );
+    }
+
+    /// The holder check: this process maps the object, a child that never
+    /// opened it does not (the same tid number in another pid namespace is
+    /// such a process).
+    #[test]
+    fn holders_are_confirmed_by_their_maps() {
+        let name = crate::test_support::name("inspect-maps");
+        let shm = crate::SharedMemory::create_new(&name.0, 4096).unwrap();
+        let meta = File::from(std::os::fd::AsFd::as_fd(&shm).try_clone_to_owned().unwrap())
+            .metadata()
+            .unwrap();
+        let file = (meta.dev(), meta.ino());
+        assert!(!maps_file(std::process::id(), file), "not mapped yet");
+        let map = shm.map().unwrap();
+        assert!(maps_file(std::process::id(), file));
+        let mut child = std::process::Command::new("sleep")
+            .arg("10")
+            .spawn()
+            .unwrap();
+        assert!(!maps_file(child.id(), file));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        drop(map);
+        assert!(!maps_file(std::process::id(), file), "unmapped");
     }
 }

@@ -94,3 +94,208 @@ fn garbage_state_word_is_invalid() {
     assert_eq!(typed.state, InitState::Invalid(7));
     assert!(matches!(typed.kind, TypedKind::Unknown(0)));
 }
+
+/// A file put in /dev/shm by hand, removed on drop (pass or fail).
+struct Planted(std::path::PathBuf);
+
+impl Planted {
+    /// `/dev/shm/<file>`, not created yet.
+    fn at(file: &str) -> Planted {
+        Planted(std::path::Path::new("/dev/shm").join(file))
+    }
+
+    fn mkfifo(&self) {
+        let made = std::process::Command::new("mkfifo").arg(&self.0).status();
+        assert!(
+            made.is_ok_and(|s| s.success()),
+            "mkfifo {}",
+            self.0.display()
+        );
+    }
+}
+
+impl Drop for Planted {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+        let _ = std::fs::remove_dir(&self.0);
+    }
+}
+
+/// Runs `f` on a thread and fails the test if it has not returned in 10 s
+/// (a blocking open of a FIFO never returns by itself).
+fn within_10s<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(10))
+        .expect("hung for 10 s on a FIFO")
+}
+
+const GLIBC_64: bool = cfg!(all(
+    target_os = "linux",
+    target_env = "gnu",
+    target_pointer_width = "64"
+));
+
+/// A FIFO or a directory where an object's file should be is refused, and
+/// never hangs the call (a read-only open of a FIFO blocks until a writer
+/// comes, unless it is non-blocking).
+#[test]
+fn fifos_and_directories_are_refused_without_hanging() {
+    let name = common::unique("inspect-fifo");
+    let fifo = Planted::at(&name[1..]);
+    fifo.mkfifo();
+    let n = name.clone();
+    let err = within_10s(move || inspect::shared_memory(&n).unwrap_err());
+    assert_eq!(err.kind(), ErrorKind::InvalidData, "{err}");
+    assert!(err.to_string().contains("a FIFO"), "{err}");
+
+    let dir_name = common::unique("inspect-dir");
+    let dir = Planted::at(&dir_name[1..]);
+    std::fs::create_dir(&dir.0).unwrap();
+    let err = inspect::shared_memory(&dir_name).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidData, "{err}");
+    assert!(err.to_string().contains("a directory"), "{err}");
+
+    let sem_name = common::unique("inspect-semfifo");
+    let sem_fifo = Planted::at(&format!("sem.{}", &sem_name[1..]));
+    sem_fifo.mkfifo();
+    let n = sem_name.clone();
+    let err = within_10s(move || inspect::semaphore(&n).unwrap_err());
+    if GLIBC_64 {
+        assert_eq!(err.kind(), ErrorKind::InvalidData, "{err}");
+        assert!(err.to_string().contains("a FIFO"), "{err}");
+    } else {
+        assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
+    }
+    // Opening it as a semaphore checks the file first: an error, not a hang.
+    let n = sem_name.clone();
+    assert!(within_10s(move || ipc::Semaphore::open(&n).is_err()));
+    drop((fifo, dir, sem_fifo));
+}
+
+/// Another process shrinking the file while it is inspected: before the
+/// reads went through `pread`, a read through the mapping past the new end
+/// killed this process with SIGBUS (within a few hundred tries).
+#[test]
+fn objects_shrinking_while_read_never_crash() {
+    let name = Name::shm("inspect-shrink");
+    let shm = SharedMemory::create_new(&name, 8192).unwrap();
+    let sem_name = Name::sem("inspect-shrink-sem");
+    drop(
+        ipc::Semaphore::options()
+            .create_new(true)
+            .open(&sem_name)
+            .unwrap(),
+    );
+    let sem_file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(format!("/dev/shm/sem.{}", &sem_name[1..]))
+        .unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flipper = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut flips = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                shm.resize(0).unwrap();
+                sem_file.set_len(0).unwrap();
+                shm.resize(8192).unwrap();
+                sem_file.set_len(32).unwrap();
+                flips += 1;
+            }
+            flips
+        })
+    };
+    let (mut read, mut sem_values) = (0, 0);
+    for _ in 0..20_000 {
+        if inspect::shared_memory(&name).is_ok() {
+            read += 1;
+        }
+        if let Ok(info) = inspect::semaphore(&sem_name) {
+            assert_eq!((info.value, info.waiters), (0, 0));
+            sem_values += 1;
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let flips = flipper.join().unwrap();
+    assert!(flips > 100, "the files were resized {flips} times only");
+    assert!(read > 0, "no inspection succeeded");
+    if GLIBC_64 {
+        assert!(sem_values > 0, "no semaphore read succeeded");
+    }
+}
+
+#[test]
+fn semaphore_value_is_read_from_the_file() {
+    let name = Name::sem("inspect-sem");
+    let sem = ipc::Semaphore::options()
+        .create_new(true)
+        .initial_value(7)
+        .open(&name)
+        .unwrap();
+    if !GLIBC_64 {
+        assert_eq!(
+            inspect::semaphore(&name).unwrap_err().kind(),
+            ErrorKind::Unsupported
+        );
+        return;
+    }
+    let info = inspect::semaphore(&name).unwrap();
+    assert_eq!(
+        (info.name.as_str(), info.value, info.waiters),
+        (&*name, 7, 0)
+    );
+    let guard = sem.lock().unwrap();
+    assert_eq!(inspect::semaphore(&name).unwrap().value, 6);
+    drop(guard);
+    assert_eq!(inspect::semaphore(&name).unwrap().value, 7);
+    // A waiter shows in the count while it waits.
+    let empty = Name::sem("inspect-sem-wait");
+    let zero = std::sync::Arc::new(
+        ipc::Semaphore::options()
+            .create_new(true)
+            .initial_value(0)
+            .open(&empty)
+            .unwrap(),
+    );
+    let waiter = {
+        let zero = zero.clone();
+        std::thread::spawn(move || zero.acquire())
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while inspect::semaphore(&empty).unwrap().waiters == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the waiter never showed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    zero.release().unwrap();
+    waiter.join().unwrap().unwrap();
+    assert_eq!(inspect::semaphore(&empty).unwrap().waiters, 0);
+    assert_eq!(
+        inspect::semaphore(&common::unique("inspect-none"))
+            .unwrap_err()
+            .kind(),
+        ErrorKind::NotFound
+    );
+    assert_eq!(
+        inspect::semaphore("no-slash").unwrap_err().kind(),
+        ErrorKind::InvalidName
+    );
+    // A file too short for a sem_t, and one with words glibc never writes.
+    let short = Name::sem("inspect-sem-short");
+    std::fs::write(format!("/dev/shm/sem.{}", &short[1..]), [0u8; 8]).unwrap();
+    assert_eq!(
+        inspect::semaphore(&short).unwrap_err().kind(),
+        ErrorKind::InvalidData
+    );
+    let garbage = Name::sem("inspect-sem-garbage");
+    std::fs::write(format!("/dev/shm/sem.{}", &garbage[1..]), [0xffu8; 32]).unwrap();
+    assert_eq!(
+        inspect::semaphore(&garbage).unwrap_err().kind(),
+        ErrorKind::InvalidData
+    );
+}

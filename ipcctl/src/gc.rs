@@ -5,8 +5,8 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::objects::{self, Kind, Object};
-use crate::procs::Users;
-use crate::show::Style;
+use crate::procs::{Hidden, Users};
+use crate::show::{Style, outln, printable};
 use crate::units::format_age;
 use crate::{Failure, duration};
 
@@ -30,10 +30,16 @@ pub(crate) struct GcArgs {
     #[arg(long)]
     force: bool,
     /// Keep every object when some process's descriptors or maps cannot be
-    /// read (other users' processes, when not root): by default those
-    /// processes are named in a note and the others decide.
+    /// read (other users' processes, when not root, or hidden by /proc's
+    /// hidepid): by default those processes are named in a note and the
+    /// others decide.
     #[arg(long)]
     strict: bool,
+    /// In a child pid namespace (a container), processes outside it are
+    /// invisible and objects are kept unless this says that this namespace
+    /// has /dev/shm (and the queues) to itself.
+    #[arg(long)]
+    private_shm: bool,
 }
 
 /// Why an object is kept or removed.
@@ -44,53 +50,49 @@ enum Verdict {
     InUse(Vec<u32>),
     /// Some processes could not be checked.
     Unknown(usize),
+    /// Processes outside this pid namespace may use it.
+    OutsideNamespace,
 }
 
 pub(crate) fn run(args: &GcArgs) -> Result<(), Failure> {
     let kinds = args.kind.map_or_else(|| Kind::ALL.to_vec(), |k| vec![k]);
-    let (list, warnings) = objects::list(&kinds, args.prefix.as_deref());
-    let candidates: Vec<Object> = list
+    let listing = objects::list(&kinds, args.prefix.as_deref());
+    let incomplete = crate::incomplete(&listing);
+    let warnings = listing.warnings;
+    let candidates: Vec<Object> = listing
+        .objects
         .into_iter()
-        .filter(|o| args.older_than.is_none_or(|d| o.age_seconds >= d.as_secs()))
+        .filter(|o| {
+            args.older_than
+                .is_none_or(|d| o.age_seconds.is_some_and(|a| a >= d.as_secs()))
+        })
         .collect();
     let users = Users::scan();
+    let outside = users.hidden == Some(Hidden::PidNamespace) && !args.private_shm;
+    let unchecked = !users.unreadable.is_empty() || users.hidden == Some(Hidden::HidePid);
     let style = Style::stdout();
     let mut remove = 0usize;
     let mut removed = 0usize;
     let mut failed: Option<Failure> = None;
     for o in &candidates {
-        let pids = users.of(o.dev, o.ino, o.kind != Kind::Mq);
+        let pids = users.of(o.dev, o.ino);
         let verdict = if !pids.is_empty() {
             Verdict::InUse(pids)
-        } else if users.unreadable.is_empty() || !args.strict {
+        } else if outside {
+            Verdict::OutsideNamespace
+        } else if !unchecked || !args.strict {
             Verdict::Stale
         } else {
             Verdict::Unknown(users.unreadable.len())
         };
-        let age = format_age(Duration::from_secs(o.age_seconds));
-        let what = format!("{} {} (age {age})", o.kind.as_str(), o.name);
-        let reason = match &verdict {
-            Verdict::Stale if users.unreadable.is_empty() => {
-                "no live process has it open".to_owned()
-            }
-            Verdict::Stale => "no live process that could be checked has it open".to_owned(),
-            Verdict::InUse(pids) => format!(
-                "open by {}",
-                pids.iter()
-                    .map(|p| match objects::command_of(*p) {
-                        Some(c) => format!("pid {p} ({c})"),
-                        None => format!("pid {p}"),
-                    })
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            Verdict::Unknown(n) => {
-                format!("cannot tell: {n} processes could not be checked (--strict)")
-            }
-        };
+        let age = o
+            .age_seconds
+            .map_or_else(|| "?".into(), |a| format_age(Duration::from_secs(a)));
+        let what = format!("{} {} (age {age})", o.kind.as_str(), printable(&o.name));
+        let reason = reason(&verdict, unchecked);
         let go = matches!(verdict, Verdict::Stale) || args.force;
         if !go {
-            println!(
+            outln!(
                 "{}  {what}: {reason}",
                 style.green(&format!("{:<12}", "keep"))
             );
@@ -98,19 +100,30 @@ pub(crate) fn run(args: &GcArgs) -> Result<(), Failure> {
         }
         remove += 1;
         if !args.yes {
-            println!("{}  {what}: {reason}", style.yellow("would remove"));
+            outln!("{}  {what}: {reason}", style.yellow("would remove"));
+            continue;
+        }
+        // The name may have been removed and made again since the scan: a
+        // new object under it (another file) was never judged, so it stays.
+        // This narrows the window; no system call removes a name only if it
+        // still names a given file.
+        if o.ino != 0 && !still_the_same_file(o) {
+            outln!(
+                "{}  {what}: replaced by a new object since it was checked",
+                style.green(&format!("{:<12}", "keep"))
+            );
             continue;
         }
         match crate::unlink(o.kind, &o.name) {
             Ok(()) => {
                 removed += 1;
-                println!(
+                outln!(
                     "{}  {what}: {reason}",
                     style.red(&format!("{:<12}", "removed"))
                 );
             }
             Err(e) if e.kind() == ipc::ErrorKind::NotFound => {
-                println!("{:<12}  {what}: removed by someone else meanwhile", "gone");
+                outln!("{:<12}  {what}: removed by someone else meanwhile", "gone");
             }
             Err(e) => {
                 let f = crate::rm_failure(&e, o.kind, &o.name);
@@ -120,27 +133,88 @@ pub(crate) fn run(args: &GcArgs) -> Result<(), Failure> {
         }
     }
     if args.yes {
-        println!("{removed} removed of {} objects checked", candidates.len());
+        outln!("{removed} removed of {} objects checked", candidates.len());
     } else if remove > 0 {
-        println!(
+        outln!(
             "{remove} of {} objects would be removed; run again with --yes to remove them",
             candidates.len()
         );
     } else {
-        println!("nothing to remove ({} objects checked)", candidates.len());
+        outln!("nothing to remove ({} objects checked)", candidates.len());
     }
     let mut warnings = warnings;
     if !users.unreadable.is_empty() {
         warnings.push(unreadable_note(&users, args.strict));
     }
+    warnings.extend(hidden_note(&users, args));
     crate::show::warn_all(&warnings);
     match failed {
         Some(f) => Err(Failure {
             code: f.code,
             message: String::new(),
         }),
-        None => Ok(()),
+        None => incomplete,
     }
+}
+
+/// Why `verdict` was reached, for its line of output.
+fn reason(verdict: &Verdict, unchecked: bool) -> String {
+    match verdict {
+        Verdict::Stale if !unchecked => "no live process has it open".to_owned(),
+        Verdict::Stale => "no live process that could be checked has it open".to_owned(),
+        Verdict::InUse(pids) => format!(
+            "open by {}",
+            pids.iter()
+                .map(|p| match objects::command_of(*p) {
+                    Some(c) => format!("pid {p} ({c})"),
+                    None => format!("pid {p}"),
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Verdict::Unknown(0) => {
+            "cannot tell: other users' processes are hidden by /proc's hidepid (--strict)"
+                .to_owned()
+        }
+        Verdict::Unknown(n) => {
+            format!("cannot tell: {n} processes could not be checked (--strict)")
+        }
+        Verdict::OutsideNamespace => "cannot tell: processes outside this pid namespace \
+             are not visible (--private-shm if /dev/shm is this namespace's own)"
+            .to_owned(),
+    }
+}
+
+/// The note on processes this process cannot see at all, if any.
+fn hidden_note(users: &Users, args: &GcArgs) -> Option<String> {
+    Some(match users.hidden? {
+        Hidden::PidNamespace if args.private_shm => {
+            "this runs in a child pid namespace; --private-shm: objects only processes \
+             outside it use would look stale"
+                .to_owned()
+        }
+        Hidden::PidNamespace => {
+            "this runs in a child pid namespace (a container?): processes outside it are \
+             not visible, so every object they might use was kept; if /dev/shm is this \
+             namespace's own, run again with --private-shm"
+                .to_owned()
+        }
+        Hidden::HidePid => format!(
+            "/proc is mounted with hidepid: other users' processes are not visible here, \
+             so an object only they use would look stale{}",
+            if args.strict {
+                "; --strict kept every object"
+            } else {
+                "; --strict keeps every object then"
+            }
+        ),
+    })
+}
+
+/// Whether `o`'s name still names the file (device, inode) that was judged.
+fn still_the_same_file(o: &Object) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::symlink_metadata(&o.path).is_ok_and(|m| (m.dev(), m.ino()) == (o.dev, o.ino))
 }
 
 /// The note on the processes whose descriptors or maps could not be read.

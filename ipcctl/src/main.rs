@@ -184,18 +184,29 @@ pub(crate) fn mode(s: &str) -> Result<u32, String> {
         .ok_or_else(|| format!("`{s}` is not a mode; write it in octal, like 600 or 0o640"))
 }
 
-fn ls(args: &LsArgs) {
+fn ls(args: &LsArgs) -> Result<(), Failure> {
     let kinds: Vec<Kind> = match args.kind {
         KindFilter::Sem => vec![Kind::Sem],
         KindFilter::Shm => vec![Kind::Shm],
         KindFilter::Mq => vec![Kind::Mq],
         KindFilter::All => Kind::ALL.to_vec(),
     };
-    let (list, warnings) = objects::list(&kinds, args.prefix.as_deref());
+    let listing = objects::list(&kinds, args.prefix.as_deref());
     if args.json {
-        show::json(&list, &warnings);
+        show::json(&listing.objects, &listing.warnings);
     } else {
-        show::table(&list, &warnings);
+        show::table(&listing.objects, &listing.warnings);
+    }
+    incomplete(&listing)
+}
+
+/// Fails (status 1, the reason already in the notes) when a directory of
+/// objects could not be read: "(no objects)" must not pass for an answer.
+pub(crate) fn incomplete(listing: &objects::Listing) -> Result<(), Failure> {
+    if listing.complete {
+        Ok(())
+    } else {
+        Err(Failure::error(String::new()))
     }
 }
 
@@ -218,11 +229,11 @@ fn stat(name: &str, kind: Option<Kind>, json: bool) -> Result<(), Failure> {
     }
     if json {
         let doc = serde_json::json!({ "objects": found });
-        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        show::outln!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
     } else {
         for (i, o) in found.iter().enumerate() {
             if i > 0 {
-                println!();
+                show::outln!();
             }
             show::stat(o);
         }
@@ -241,7 +252,7 @@ fn rm(names: &[String], kind: Option<Kind>) -> Result<(), Failure> {
     for name in names {
         let result = check_name(name).and_then(|()| rm_one(name, kind));
         match result {
-            Ok(k) => println!("removed {} {name}", k.long()),
+            Ok(k) => show::outln!("removed {} {}", k.long(), show::printable(name)),
             Err(f) => {
                 eprintln!("ipcctl: {}", f.message);
                 if worst.as_ref().is_none_or(|w| f.code > w.code) {
@@ -311,10 +322,7 @@ pub(crate) fn rm_failure(err: &ipc::Error, kind: Kind, name: &str) -> Failure {
 
 fn run(cli: Cli) -> Result<u8, Failure> {
     match cli.command {
-        Command::Ls(args) => {
-            ls(&args);
-            Ok(0)
-        }
+        Command::Ls(args) => ls(&args).map(|()| 0),
         Command::Stat { name, kind, json } => stat(&name, kind, json).map(|()| 0),
         Command::Rm { names, kind } => rm(&names, kind).map(|()| 0),
         Command::Gc(args) => gc::run(&args).map(|()| 0),

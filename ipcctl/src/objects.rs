@@ -64,16 +64,23 @@ pub(crate) struct Object {
     pub(crate) kind: Kind,
     pub(crate) name: String,
     pub(crate) path: PathBuf,
-    /// The owner's user name, or the uid when it has none.
-    pub(crate) owner: String,
-    pub(crate) uid: u32,
+    /// The owner's user name, or the uid when it has none. This and the
+    /// next four are absent for a queue found without the mqueue
+    /// filesystem (nothing to `stat`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) owner: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) uid: Option<u32>,
     /// The permission bits, in octal: `0600`.
-    pub(crate) mode: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) mode: Option<String>,
     /// Seconds since the object's status last changed (its creation, for
     /// most objects): ctime.
-    pub(crate) age_seconds: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) age_seconds: Option<u64>,
     /// ctime, seconds since the epoch.
-    pub(crate) ctime: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) ctime: Option<i64>,
     /// Shared memory: bytes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) size: Option<u64>,
@@ -95,6 +102,10 @@ pub(crate) struct Object {
     /// What could not be read, and why.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) notes: Vec<String>,
+    /// Shared memory whose header could not be read (see the notes).
+    #[serde(skip)]
+    pub(crate) header_unknown: bool,
+    /// The file's device and inode (0 when unknown).
     #[serde(skip)]
     pub(crate) dev: u64,
     #[serde(skip)]
@@ -220,11 +231,22 @@ pub(crate) fn mqueue_not_mounted() -> String {
     )
 }
 
-/// Every object of the given kinds whose name starts with `prefix`, sorted
-/// by name then kind, and the warnings about what could not be listed.
-pub(crate) fn list(kinds: &[Kind], prefix: Option<&str>) -> (Vec<Object>, Vec<String>) {
+/// What [`list`] found.
+pub(crate) struct Listing {
+    /// Sorted by name, then kind.
+    pub(crate) objects: Vec<Object>,
+    /// What could not be listed or described, for people.
+    pub(crate) warnings: Vec<String>,
+    /// False when a directory that holds objects could not be read: the
+    /// listing is missing objects, and the command should fail.
+    pub(crate) complete: bool,
+}
+
+/// Every object of the given kinds whose name starts with `prefix`.
+pub(crate) fn list(kinds: &[Kind], prefix: Option<&str>) -> Listing {
     let mut objects = Vec::new();
     let mut warnings = Vec::new();
+    let mut complete = true;
     let wanted = |name: &str| prefix.is_none_or(|p| name.starts_with(p));
     if kinds.contains(&Kind::Sem) || kinds.contains(&Kind::Shm) {
         match fs::read_dir(SHM_DIR) {
@@ -241,6 +263,15 @@ pub(crate) fn list(kinds: &[Kind], prefix: Option<&str>) -> (Vec<Object>, Vec<St
                     if !kinds.contains(&kind) || !wanted(&name) {
                         continue;
                     }
+                    if let Err(e) = check_kind_name(kind, &name) {
+                        // `sem.`, `sem..`: no name opens or removes them.
+                        warnings.push(format!(
+                            "{}: not a {} any program can name ({e}), skipped",
+                            entry.path().display(),
+                            kind.long()
+                        ));
+                        continue;
+                    }
                     if entry.file_type().is_ok_and(|t| t.is_file()) {
                         if let Some(o) = describe(kind, &name) {
                             objects.push(o);
@@ -248,7 +279,10 @@ pub(crate) fn list(kinds: &[Kind], prefix: Option<&str>) -> (Vec<Object>, Vec<St
                     }
                 }
             }
-            Err(e) => warnings.push(format!("cannot list {SHM_DIR}: {e}")),
+            Err(e) => {
+                complete = false;
+                warnings.push(format!("cannot list {SHM_DIR}: {e}"));
+            }
         }
     }
     if kinds.contains(&Kind::Mq) {
@@ -267,14 +301,32 @@ pub(crate) fn list(kinds: &[Kind], prefix: Option<&str>) -> (Vec<Object>, Vec<St
                         }
                     }
                 }
-                Err(e) => warnings.push(format!("cannot list {MQUEUE_DIR}: {e}")),
+                Err(e) => {
+                    complete = false;
+                    warnings.push(format!("cannot list {MQUEUE_DIR}: {e}"));
+                }
             }
         } else {
             warnings.push(mqueue_not_mounted());
         }
     }
     objects.sort_by(|a, b| a.name.cmp(&b.name).then(a.kind.cmp(&b.kind)));
-    (objects, warnings)
+    Listing {
+        objects,
+        warnings,
+        complete,
+    }
+}
+
+/// `ipc::name::check` for the kind of `name`.
+fn check_kind_name(kind: Kind, name: &str) -> Result<(), ipc::name::NameError> {
+    let kind = match kind {
+        Kind::Sem => ipc::name::Kind::Semaphore,
+        // Files in /dev/shm called `sem.*` are semaphores, so shared
+        // memory is checked by the rules common to all kinds.
+        Kind::Shm | Kind::Mq => ipc::name::Kind::MessageQueue,
+    };
+    ipc::name::check(name, kind)
 }
 
 /// The kinds under which `name` exists. Queues are found by opening them
@@ -312,7 +364,8 @@ fn mq_open_readonly(name: &str) -> ipc::Result<ipc::MessageQueue> {
 /// Describes the object `name` of `kind`; `None` if it does not exist.
 pub(crate) fn describe(kind: Kind, name: &str) -> Option<Object> {
     let path = kind.path(name);
-    let meta = match fs::metadata(&path) {
+    // The entry itself: a symbolic link is described, not followed.
+    let meta = match fs::symlink_metadata(&path) {
         Ok(m) => Some(m),
         Err(_) if kind == Kind::Mq && !mqueue_mounted() => None,
         Err(_) => return None,
@@ -321,11 +374,11 @@ pub(crate) fn describe(kind: Kind, name: &str) -> Option<Object> {
         kind,
         name: name.to_owned(),
         path,
-        owner: String::new(),
-        uid: 0,
-        mode: String::new(),
-        age_seconds: 0,
-        ctime: 0,
+        owner: None,
+        uid: None,
+        mode: None,
+        age_seconds: None,
+        ctime: None,
         size: None,
         value: None,
         depth: None,
@@ -333,46 +386,65 @@ pub(crate) fn describe(kind: Kind, name: &str) -> Option<Object> {
         max_message_size: None,
         typed: None,
         notes: Vec::new(),
+        header_unknown: false,
         dev: 0,
         ino: 0,
     };
     if let Some(meta) = &meta {
-        o.uid = meta.uid();
-        o.owner = user_name(meta.uid());
-        o.mode = format!("{:04o}", meta.mode() & 0o7777);
-        o.ctime = meta.ctime();
+        o.uid = Some(meta.uid());
+        o.owner = Some(user_name(meta.uid()));
+        o.mode = Some(format!("{:04o}", meta.mode() & 0o7777));
+        o.ctime = Some(meta.ctime());
         let changed =
             SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(meta.ctime()).unwrap_or(0));
-        o.age_seconds = SystemTime::now()
-            .duration_since(changed)
-            .unwrap_or_default()
-            .as_secs();
+        o.age_seconds = Some(
+            SystemTime::now()
+                .duration_since(changed)
+                .unwrap_or_default()
+                .as_secs(),
+        );
         o.dev = meta.dev();
         o.ino = meta.ino();
+        if !meta.file_type().is_file() {
+            o.notes.push(format!(
+                "not a {}: the entry is {}; left alone",
+                kind.long(),
+                file_type(meta)
+            ));
+            return Some(o);
+        }
     } else {
         o.notes.push(format!(
             "owner, mode and age unknown: the mqueue filesystem is not mounted at {MQUEUE_DIR}"
         ));
     }
     match kind {
-        Kind::Sem => {
-            // glibc maps the file as a sem_t (32 bytes); a shorter file
-            // would fault in sem_getvalue, so it is not opened.
-            if meta.as_ref().is_some_and(|m| m.len() < 32) {
-                o.notes
-                    .push("not a semaphore: the file is shorter than a sem_t".into());
-            } else {
-                match ipc::Semaphore::open(name).and_then(|s| s.value()) {
-                    Ok(v) => o.value = Some(v),
-                    Err(e) => o.notes.push(format!("value unknown: {}", short(&e))),
+        Kind::Sem => match inspect::semaphore(name) {
+            Ok(info) => o.value = Some(info.value),
+            // Elsewhere than 64-bit glibc the file's layout is not known:
+            // open it as a semaphore (a file shorter than a sem_t would
+            // fault in sem_getvalue, so it is not opened).
+            Err(e) if e.kind() == ipc::ErrorKind::Unsupported => {
+                if meta.as_ref().is_some_and(|m| m.len() < 32) {
+                    o.notes
+                        .push("not a semaphore: the file is shorter than a sem_t".into());
+                } else {
+                    match ipc::Semaphore::open(name).and_then(|s| s.value()) {
+                        Ok(v) => o.value = Some(v),
+                        Err(e) => o.notes.push(format!("value unknown: {}", short(&e))),
+                    }
                 }
             }
-        }
+            Err(e) => o.notes.push(format!("value unknown: {}", short(&e))),
+        },
         Kind::Shm => {
             o.size = meta.as_ref().map(fs::Metadata::len);
             match inspect::shared_memory(name) {
                 Ok(info) => o.typed = info.typed.as_ref().map(Typed::new),
-                Err(e) => o.notes.push(format!("header unknown: {}", short(&e))),
+                Err(e) => {
+                    o.header_unknown = true;
+                    o.notes.push(format!("header unknown: {}", short(&e)));
+                }
             }
         }
         Kind::Mq => match mq_open_readonly(name) {
@@ -391,6 +463,25 @@ pub(crate) fn describe(kind: Kind, name: &str) -> Option<Object> {
         },
     }
     Some(o)
+}
+
+/// What a directory entry that is not a regular file is.
+fn file_type(meta: &fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let t = meta.file_type();
+    if t.is_symlink() {
+        "a symbolic link"
+    } else if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_char_device() || t.is_block_device() {
+        "a device"
+    } else {
+        "not a regular file"
+    }
 }
 
 /// An error's kind in a few words: `permission denied`.

@@ -1,6 +1,8 @@
 //! `sem`, `mq` and `shm`: small operations for scripts and debugging.
 
 use std::io::{IsTerminal, Read, Write};
+use std::os::fd::AsFd;
+use std::os::unix::fs::FileExt;
 use std::time::Duration;
 
 use clap::Subcommand;
@@ -150,7 +152,7 @@ pub(crate) fn sem(cmd: SemCommand) -> Result<(), Failure> {
         SemCommand::Value { name } => {
             let s = sem_open(&name)?;
             let v = s.value().map_err(|e| Failure::ipc(&e, Kind::Sem, &name))?;
-            println!("{v}");
+            crate::show::outln!("{v}");
         }
     }
     Ok(())
@@ -168,11 +170,13 @@ fn stdin_bytes() -> Result<Vec<u8>, Failure> {
     Ok(buf)
 }
 
-fn write_stdout(bytes: &[u8]) -> Result<(), Failure> {
+/// Writes `bytes` on stdout; a reader that went away ends the program as
+/// [`crate::show::line`] says.
+fn write_stdout(bytes: &[u8]) {
     let mut out = std::io::stdout().lock();
-    out.write_all(bytes)
-        .and_then(|()| out.flush())
-        .map_err(|e| Failure::error(format!("writing stdout: {e}")))
+    if let Err(e) = out.write_all(bytes).and_then(|()| out.flush()) {
+        crate::show::exit_on_write_error(&e);
+    }
 }
 
 pub(crate) fn mq(cmd: MqCommand) -> Result<(), Failure> {
@@ -251,7 +255,7 @@ pub(crate) fn mq(cmd: MqCommand) -> Result<(), Failure> {
             if std::io::stdout().is_terminal() {
                 out.push(b'\n');
             }
-            write_stdout(&out)?;
+            write_stdout(&out);
         }
     }
     Ok(())
@@ -264,25 +268,35 @@ pub(crate) fn shm(cmd: ShmCommand) -> Result<(), Failure> {
             offset,
             length,
         } => {
-            let shm = ipc::SharedMemory::options()
-                .read_only(true)
-                .open(&name)
-                .map_err(|e| Failure::ipc(&e, Kind::Shm, &name))?;
-            let size = shm.size().map_err(|e| Failure::ipc(&e, Kind::Shm, &name))? as u64;
+            let file = open_for_reading(&name)?;
+            let size = file
+                .metadata()
+                .map_err(|e| Failure::error(format!("{name}: {e}")))?
+                .len();
             if offset > size {
                 return Err(Failure::usage(format!(
                     "--offset {offset} is past the end of {name} ({size} bytes)"
                 )));
             }
             let len = length.map_or(size - offset, |l| l.min(size - offset));
-            if len == 0 {
-                return Ok(());
+            // In pieces, with pread: an object of any size streams through a
+            // small buffer, and one that shrinks meanwhile ends the output
+            // early instead of faulting as a mapping would.
+            let mut buf = vec![0u8; 64 * 1024];
+            let mut done = 0u64;
+            while done < len {
+                let want = usize::try_from(len - done)
+                    .unwrap_or(usize::MAX)
+                    .min(buf.len());
+                let n = match file.read_at(&mut buf[..want], offset + done) {
+                    Ok(0) => break,
+                    Ok(n) => n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(Failure::error(format!("reading {name}: {e}"))),
+                };
+                write_stdout(&buf[..n]);
+                done += n as u64;
             }
-            let map = shm.map().map_err(|e| Failure::ipc(&e, Kind::Shm, &name))?;
-            let mut buf = vec![0u8; usize::try_from(len).unwrap_or(usize::MAX)];
-            map.read_at(usize::try_from(offset).unwrap_or(usize::MAX), &mut buf)
-                .map_err(|e| Failure::ipc(&e, Kind::Shm, &name))?;
-            write_stdout(&buf)?;
         }
         ShmCommand::Write {
             name,
@@ -318,10 +332,52 @@ pub(crate) fn shm(cmd: ShmCommand) -> Result<(), Failure> {
             if bytes.is_empty() {
                 return Ok(());
             }
-            let map = shm.map().map_err(|e| Failure::ipc(&e, Kind::Shm, &name))?;
-            map.write_at(usize::try_from(offset).unwrap_or(usize::MAX), &bytes)
-                .map_err(|e| Failure::ipc(&e, Kind::Shm, &name))?;
+            // pwrite, not a mapping: an object another process shrinks
+            // meanwhile cannot make this process fault.
+            let file = std::fs::File::from(
+                shm.as_fd()
+                    .try_clone_to_owned()
+                    .map_err(|e| Failure::error(format!("{name}: {e}")))?,
+            );
+            file.write_all_at(&bytes, offset)
+                .map_err(|e| Failure::error(format!("writing {name}: {e}")))?;
         }
     }
     Ok(())
+}
+
+/// Opens the shared-memory object `name` for reading, by its path in
+/// `/dev/shm`: without following a symbolic link, and without blocking (a
+/// FIFO put there would hang a plain read-only open); anything but a
+/// regular file is refused.
+fn open_for_reading(name: &str) -> Result<std::fs::File, Failure> {
+    use std::os::unix::fs::OpenOptionsExt;
+    crate::check_name(name)?;
+    let path = Kind::Shm.path(name);
+    let file = std::fs::File::options()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(&path)
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Failure::error(format!(
+                "{}: no shared memory named {name}; `ipcctl ls` lists them",
+                path.display()
+            )),
+            std::io::ErrorKind::PermissionDenied => Failure::error(format!(
+                "{}: {e}\n  it belongs to {}; run as that user or root (sudo)",
+                path.display(),
+                crate::owner_of(Kind::Shm, name)
+            )),
+            _ => Failure::error(format!("{}: {e}", path.display())),
+        })?;
+    let meta = file
+        .metadata()
+        .map_err(|e| Failure::error(format!("{}: {e}", path.display())))?;
+    if !meta.file_type().is_file() {
+        return Err(Failure::error(format!(
+            "{}: not shared memory (not a regular file)",
+            path.display()
+        )));
+    }
+    Ok(file)
 }

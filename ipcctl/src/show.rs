@@ -7,6 +7,57 @@ use std::time::Duration;
 use crate::objects::{Kind, Object};
 use crate::units::{format_age, format_size};
 
+/// Writes a line on stdout. When the reader has gone (`ipcctl ls | head`),
+/// ends the program with status 141 and no message, as `SIGPIPE` ends the
+/// C tools; any other write error ends it with status 1.
+pub(crate) fn line(text: &str) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = writeln!(out, "{text}").and_then(|()| out.flush()) {
+        exit_on_write_error(&e);
+    }
+}
+
+/// Ends the program after a failed write to stdout (see [`line`]).
+pub(crate) fn exit_on_write_error(e: &std::io::Error) -> ! {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(141);
+    }
+    eprintln!("ipcctl: writing stdout: {e}");
+    std::process::exit(1);
+}
+
+/// `println!` through [`line`].
+macro_rules! outln {
+    () => {
+        $crate::show::line("")
+    };
+    ($($arg:tt)*) => {
+        $crate::show::line(&format!($($arg)*))
+    };
+}
+pub(crate) use outln;
+
+/// `text` with its control characters escaped (`\n`, `\u{1b}`): a name
+/// holding them can neither fake lines of output nor send the terminal
+/// escape sequences.
+pub(crate) fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.chars().any(char::is_control) {
+        text.chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_default().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect::<String>()
+            .into()
+    } else {
+        text.into()
+    }
+}
+
 /// ANSI colours, used only when stdout is a terminal and `NO_COLOR` is unset.
 #[derive(Clone, Copy)]
 pub(crate) struct Style {
@@ -75,8 +126,12 @@ fn value_cell(o: &Object) -> String {
     }
 }
 
-/// The TYPE column: `Mutex 0x1234abcd` for typed objects.
+/// The TYPE column: `Mutex 0x1234abcd` for typed objects, `?` when the
+/// header could not be read.
 fn type_cell(o: &Object) -> String {
+    if o.header_unknown {
+        return "?".into();
+    }
     o.typed.as_ref().map_or("-".into(), |t| {
         let short = t.layout.get(..10).unwrap_or(&t.layout);
         if t.state == "ready" {
@@ -88,6 +143,9 @@ fn type_cell(o: &Object) -> String {
 }
 
 fn holder_cell(o: &Object) -> String {
+    if o.header_unknown {
+        return "?".into();
+    }
     o.typed
         .as_ref()
         .and_then(crate::objects::Typed::holder)
@@ -105,12 +163,13 @@ pub(crate) fn table(objects: &[Object], warnings: &[String]) {
         .map(|o| {
             [
                 o.kind.as_str().to_owned(),
-                o.name.clone(),
-                o.owner.clone(),
-                o.mode.clone(),
+                printable(&o.name).into_owned(),
+                o.owner.clone().unwrap_or_else(|| "?".into()),
+                o.mode.clone().unwrap_or_else(|| "?".into()),
                 size_cell(o),
                 value_cell(o),
-                format_age(Duration::from_secs(o.age_seconds)),
+                o.age_seconds
+                    .map_or_else(|| "?".into(), |a| format_age(Duration::from_secs(a))),
                 type_cell(o),
                 holder_cell(o),
             ]
@@ -135,7 +194,7 @@ pub(crate) fn table(objects: &[Object], warnings: &[String]) {
         out
     };
     let head: Vec<String> = header.iter().map(|h| (*h).to_owned()).collect();
-    println!("{}", style.bold(line(&head).trim_end()));
+    outln!("{}", style.bold(line(&head).trim_end()));
     for (row, o) in rows.iter().zip(objects) {
         let text = line(row);
         let text = match o.typed.as_ref().and_then(|t| t.lock.as_deref()) {
@@ -143,10 +202,10 @@ pub(crate) fn table(objects: &[Object], warnings: &[String]) {
             Some("held") => style.yellow(&text),
             _ => text,
         };
-        println!("{text}");
+        outln!("{text}");
     }
     if objects.is_empty() {
-        println!("{}", style.dim("(no objects)"));
+        outln!("{}", style.dim("(no objects)"));
     }
     warn_all(warnings);
 }
@@ -155,14 +214,14 @@ pub(crate) fn table(objects: &[Object], warnings: &[String]) {
 pub(crate) fn warn_all(warnings: &[String]) {
     let style = Style::stderr();
     for w in warnings {
-        eprintln!("{} {w}", style.yellow("ipcctl: note:"));
+        eprintln!("{} {}", style.yellow("ipcctl: note:"), printable(w));
     }
 }
 
 /// `ls --json`: `{"objects": [...], "warnings": [...]}`.
 pub(crate) fn json(objects: &[Object], warnings: &[String]) {
     let doc = serde_json::json!({ "objects": objects, "warnings": warnings });
-    println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+    outln!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
 }
 
 /// `stat`: one block of `key: value` lines per object.
@@ -170,18 +229,23 @@ pub(crate) fn stat(o: &Object) {
     let style = Style::stdout();
     let mut lines: Vec<(&str, String)> = vec![
         ("kind", o.kind.long().to_owned()),
-        ("path", o.path.display().to_string()),
-        ("owner", format!("{} (uid {})", o.owner, o.uid)),
-        ("mode", o.mode.clone()),
         (
-            "age",
-            format!(
-                "{} (ctime {})",
-                format_age(Duration::from_secs(o.age_seconds)),
-                o.ctime
-            ),
+            "path",
+            printable(&o.path.display().to_string()).into_owned(),
         ),
     ];
+    if let (Some(owner), Some(uid)) = (&o.owner, o.uid) {
+        lines.push(("owner", format!("{owner} (uid {uid})")));
+    }
+    if let Some(mode) = &o.mode {
+        lines.push(("mode", mode.clone()));
+    }
+    if let (Some(age), Some(ctime)) = (o.age_seconds, o.ctime) {
+        lines.push((
+            "age",
+            format!("{} (ctime {ctime})", format_age(Duration::from_secs(age))),
+        ));
+    }
     if let Some(size) = o.size {
         lines.push(("size", format!("{} ({size} bytes)", format_size(size))));
     }
@@ -223,10 +287,13 @@ pub(crate) fn stat(o: &Object) {
         }
     }
     for n in &o.notes {
-        lines.push(("note", n.clone()));
+        lines.push(("note", printable(n).into_owned()));
     }
-    println!("{}", style.bold(&format!("{} {}", o.kind.as_str(), o.name)));
+    outln!(
+        "{}",
+        style.bold(&format!("{} {}", o.kind.as_str(), printable(&o.name)))
+    );
     for (k, v) in lines {
-        println!("  {:<17} {v}", format!("{k}:"));
+        outln!("  {:<17} {v}", format!("{k}:"));
     }
 }

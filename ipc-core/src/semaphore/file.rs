@@ -5,6 +5,7 @@
 use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 
 use super::{OPEN, Semaphore};
+use crate::sys::{FileId, MapsLine};
 use crate::{Error, ErrorKind, Result};
 
 /// Where glibc and musl keep the semaphore `name`.
@@ -14,12 +15,62 @@ fn sem_file(name: &str) -> Option<String> {
 }
 
 /// Opens the semaphore's file without following a symbolic link, as glibc's
-/// `sem_open` does.
+/// `sem_open` does, and without blocking: a FIFO put in its place would
+/// otherwise hang a read-only open until a writer came.
 fn open_nofollow(path: &str) -> std::io::Result<std::fs::File> {
     std::fs::File::options()
         .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
         .open(path)
+}
+
+/// The value and the waiter count of the semaphore `name` (checked), read
+/// from its file with `pread` and never mapped: for [`crate::inspect`].
+/// 64-bit glibc only, whose layout this knows.
+pub(crate) fn read_value(op: &'static str, name: &std::sync::Arc<str>) -> Result<(u32, u32)> {
+    if !cfg!(all(
+        target_os = "linux",
+        target_env = "gnu",
+        target_pointer_width = "64"
+    )) {
+        return Err(Error::new(
+            ErrorKind::Unsupported,
+            op,
+            Some(name),
+            "a semaphore's file is read on 64-bit Linux with glibc only",
+        ));
+    }
+    let path = sem_file(name).unwrap_or_default();
+    let os = |e: std::io::Error| Error::os(op, Some(name), e.raw_os_error().unwrap_or(libc::EIO));
+    let file = open_nofollow(&path).map_err(os)?;
+    let meta = file.metadata().map_err(os)?;
+    let not = |what: String| {
+        Error::new(
+            ErrorKind::InvalidData,
+            op,
+            Some(name),
+            format!("not a semaphore: {path} {what}"),
+        )
+    };
+    if !meta.file_type().is_file() {
+        return Err(not(format!("is {}", crate::inspect::file_type(&meta))));
+    }
+    let need = size_of::<libc::sem_t>();
+    let mut head = [0u8; 16];
+    if meta.len() < need as u64 || file.read_exact_at(&mut head, 0).is_err() {
+        return Err(not(format!(
+            "is {} bytes, a semaphore takes {need}",
+            meta.len()
+        )));
+    }
+    if let Some(problem) = glibc_layout_problem(head) {
+        return Err(not(format!("holds {problem}")));
+    }
+    let mut data = [0u8; 8];
+    data.copy_from_slice(&head[..8]);
+    let data = u64::from_ne_bytes(data);
+    // 64-bit glibc: the value in the low half, the waiter count above.
+    Ok((data as u32, (data >> 32) as u32))
 }
 
 impl Semaphore {
@@ -41,8 +92,7 @@ impl Semaphore {
         let Ok(meta) = file.metadata() else {
             return;
         };
-        let (major, minor) = (libc::major(meta.dev()), libc::minor(meta.dev()));
-        if mapped_file(self.raw.addr()) == Some((u64::from(major), u64::from(minor), meta.ino())) {
+        if mapped_file(self.raw.addr()) == Some(FileId::of(meta.dev(), meta.ino())) {
             let _ = file.set_permissions(std::fs::Permissions::from_mode(self.mode));
         }
     }
@@ -138,27 +188,13 @@ fn glibc_layout_problem(head: [u8; 16]) -> Option<String> {
     None
 }
 
-/// The device (major, minor) and inode of the file mapped at `addr` in this
-/// process, from `/proc/self/maps`.
-fn mapped_file(addr: usize) -> Option<(u64, u64, u64)> {
+/// The file mapped at `addr` in this process, from `/proc/self/maps`.
+fn mapped_file(addr: usize) -> Option<FileId> {
     let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
-    maps.lines().find_map(|line| {
-        // "start-end perms offset major:minor inode path"
-        let mut fields = line.split_ascii_whitespace();
-        let (start, end) = fields.next()?.split_once('-')?;
-        let start = usize::from_str_radix(start, 16).ok()?;
-        let end = usize::from_str_radix(end, 16).ok()?;
-        if !(start..end).contains(&addr) {
-            return None;
-        }
-        let (major, minor) = fields.nth(2)?.split_once(':')?;
-        let inode = fields.next()?.parse().ok()?;
-        Some((
-            u64::from_str_radix(major, 16).ok()?,
-            u64::from_str_radix(minor, 16).ok()?,
-            inode,
-        ))
-    })
+    maps.lines()
+        .filter_map(MapsLine::parse)
+        .find(|m| (m.start..m.end).contains(&addr))
+        .map(|m| m.file)
 }
 
 #[cfg(test)]
@@ -198,8 +234,8 @@ mod tests {
         let x = 5u8;
         // A stack address maps no file: inode 0.
         assert_eq!(
-            mapped_file(std::ptr::from_ref(&x) as usize).map(|m| m.2),
-            Some(0)
+            mapped_file(std::ptr::from_ref(&x) as usize),
+            Some(FileId::of(0, 0))
         );
     }
 

@@ -1,7 +1,7 @@
 //! POSIX named semaphores: [`Semaphore`], [`SemaphoreOptions`], [`SemaphoreGuard`].
 
 #[cfg(target_os = "linux")]
-mod file;
+pub(crate) mod file;
 mod interruptible;
 mod options;
 mod spin;

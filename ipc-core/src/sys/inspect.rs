@@ -1,100 +1,59 @@
-//! Read-only views of typed objects for [`crate::inspect`]: the header's
-//! words and a robust mutex's lock word, read by relaxed atomic loads from a
-//! `PROT_READ` mapping. Nothing is written, locked or initialised.
-//!
-//! The Rust memory model allows relaxed atomic loads of at most a pointer's
-//! size on read-only memory (std's "Atomic accesses to read-only memory"), so
-//! the loads here are relaxed and 64-bit targets only; the acquire ordering
-//! the state word needs comes from a fence after its load.
+//! Snapshots of objects for [`crate::inspect`]: their first bytes read with
+//! `pread`, never through a mapping. Reading another program's file through
+//! a mapping faults (`SIGBUS`) when that program shrinks the file meanwhile;
+//! `pread` returns what is there. Nothing is written, locked or initialised.
 
-use std::os::fd::{AsRawFd, BorrowedFd};
-use std::ptr::NonNull;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::fs::File;
+use std::os::unix::fs::FileExt;
 
-use super::Errno;
-use super::errno;
 use super::object::HEADER_LEN;
 
-/// Whether this target can read the header (64-bit loads no larger than a
-/// pointer) and a glibc robust mutex's words.
-pub(crate) const SUPPORTED: bool = cfg!(target_pointer_width = "64");
-
-/// A read-only shared mapping of an object's first `len` bytes.
-pub(crate) struct View {
-    ptr: NonNull<u8>,
-    len: usize,
+/// The first bytes of a file, as they were when read.
+pub(crate) struct Snapshot {
+    bytes: Vec<u8>,
 }
 
-impl Drop for View {
-    fn drop(&mut self) {
-        // SAFETY: `ptr..ptr+len` is the mapping made in `map` and unmapped
-        // only here; no reference into it outlives the `&self` borrows of
-        // `load_*`, which end before drop.
-        unsafe { libc::munmap(self.ptr.as_ptr().cast(), self.len) };
-    }
-}
-
-impl View {
-    /// `mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0)`. The caller checked
-    /// with `fstat` that the object has at least `len` bytes.
-    pub(crate) fn map(fd: BorrowedFd<'_>, len: usize) -> Result<View, Errno> {
-        if len == 0 {
-            return Err(libc::EINVAL);
+impl Snapshot {
+    /// Up to `max` bytes from the start of `file`: fewer if it is shorter,
+    /// or shrinks while being read.
+    pub(crate) fn read(file: &File, max: usize) -> std::io::Result<Snapshot> {
+        let mut bytes = vec![0u8; max];
+        let mut len = 0;
+        while len < max {
+            match file.read_at(&mut bytes[len..], len as u64) {
+                Ok(0) => break,
+                Ok(n) => len += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
         }
-        // SAFETY: a fresh mapping at an address of the kernel's choosing
-        // cannot alias any Rust object; `fd` is live for the call.
-        let ptr = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ,
-                libc::MAP_SHARED,
-                fd.as_raw_fd(),
-                0,
-            )
-        };
-        if ptr == libc::MAP_FAILED {
-            return Err(errno());
-        }
-        let ptr = NonNull::new(ptr.cast::<u8>()).ok_or(libc::EINVAL)?;
-        Ok(View { ptr, len })
+        bytes.truncate(len);
+        Ok(Snapshot { bytes })
     }
 
-    /// A relaxed atomic load of the `u64` at `offset`, or `None` when it is
-    /// not 8-aligned or not inside the view.
-    #[allow(clippy::cast_ptr_alignment)] // checked: page-aligned base, offset % 8 == 0
+    /// The native-endian `u64` at `offset`, or `None` past the end or when
+    /// not 8-aligned.
     pub(crate) fn load_u64(&self, offset: usize) -> Option<u64> {
-        if !SUPPORTED || offset % 8 != 0 || offset.checked_add(8)? > self.len {
+        if offset % 8 != 0 {
             return None;
         }
-        // SAFETY: `offset + 8 <= len`, so the 8 bytes lie inside the live
-        // mapping (unmapped only in Drop, which cannot run during `&self`);
-        // the mapping is page-aligned and `offset` a multiple of 8, so the
-        // address is aligned for AtomicU64; every bit pattern is a valid
-        // u64; other processes write these words only atomically or not at
-        // all, so this is not a data race; and a relaxed load no larger than
-        // a pointer (64-bit target, SUPPORTED) is allowed on read-only memory.
-        let word = unsafe { &*self.ptr.as_ptr().add(offset).cast::<AtomicU64>() };
-        Some(word.load(Ordering::Relaxed))
+        let bytes = self.bytes.get(offset..offset.checked_add(8)?)?;
+        Some(u64::from_ne_bytes(bytes.try_into().ok()?))
     }
 
-    /// A relaxed atomic load of the `u32` at `offset`, or `None` when it is
-    /// not 4-aligned or not inside the view.
-    #[allow(clippy::cast_ptr_alignment)] // checked: page-aligned base, offset % 4 == 0
+    /// The native-endian `u32` at `offset`, or `None` past the end or when
+    /// not 4-aligned.
     pub(crate) fn load_u32(&self, offset: usize) -> Option<u32> {
-        if !SUPPORTED || offset % 4 != 0 || offset.checked_add(4)? > self.len {
+        if offset % 4 != 0 {
             return None;
         }
-        // SAFETY: as in `load_u64`, for 4 bytes at a 4-aligned offset; a
-        // glibc mutex's lock word is only changed with atomic instructions,
-        // and its other words are plain aligned ints.
-        let word = unsafe { &*self.ptr.as_ptr().add(offset).cast::<AtomicU32>() };
-        Some(word.load(Ordering::Relaxed))
+        let bytes = self.bytes.get(offset..offset.checked_add(4)?)?;
+        Some(u32::from_ne_bytes(bytes.try_into().ok()?))
     }
 
-    /// The mapped length.
+    /// How many bytes were read.
     pub(crate) fn len(&self) -> usize {
-        self.len
+        self.bytes.len()
     }
 }
 

@@ -104,6 +104,62 @@ pub(crate) fn with_cstr<T>(
     f(cstr)
 }
 
+/// A file as `/proc/<pid>/maps` names it: device major, minor, inode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FileId {
+    major: u64,
+    minor: u64,
+    ino: u64,
+}
+
+impl FileId {
+    /// The file with `st_dev` `dev` and inode `ino`.
+    pub(crate) fn of(dev: u64, ino: u64) -> FileId {
+        // dev_t, and what major() and minor() return, differ by target
+        // (unsigned on Linux, int on the BSDs); the numbers are never
+        // negative.
+        #[allow(
+            clippy::useless_conversion,
+            clippy::unnecessary_cast,
+            clippy::cast_sign_loss,
+            clippy::cast_lossless,
+            clippy::cast_possible_wrap,
+            clippy::cast_possible_truncation
+        )]
+        let (major, minor) = {
+            let dev = dev as libc::dev_t;
+            (libc::major(dev) as u64, libc::minor(dev) as u64)
+        };
+        FileId { major, minor, ino }
+    }
+}
+
+/// One line of `/proc/<pid>/maps`: `start-end perms offset major:minor inode path`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct MapsLine {
+    pub(crate) start: usize,
+    pub(crate) end: usize,
+    pub(crate) file: FileId,
+}
+
+impl MapsLine {
+    /// The line's address range and file; `None` for a malformed line.
+    pub(crate) fn parse(line: &str) -> Option<MapsLine> {
+        let mut fields = line.split_ascii_whitespace();
+        let (start, end) = fields.next()?.split_once('-')?;
+        let (major, minor) = fields.nth(2)?.split_once(':')?;
+        Some(MapsLine {
+            start: usize::from_str_radix(start, 16).ok()?,
+            end: usize::from_str_radix(end, 16).ok()?,
+            file: FileId {
+                major: u64::from_str_radix(major, 16).ok()?,
+                minor: u64::from_str_radix(minor, 16).ok()?,
+                ino: fields.next()?.parse().ok()?,
+            },
+        })
+    }
+}
+
 /// The clocks a deadline can be expressed on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Clock {
