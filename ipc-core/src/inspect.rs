@@ -271,12 +271,26 @@ pub struct SemaphoreInfo {
 pub fn semaphore(name: &str) -> Result<SemaphoreInfo> {
     const OP: &str = "inspect";
     let name_ref = checked_name(OP, name, Kind::Semaphore)?;
-    let (value, waiters) = crate::semaphore::file::read_value(OP, &name_ref)?;
+    let (value, waiters) = read_semaphore_file(OP, &name_ref)?;
     Ok(SemaphoreInfo {
         name: name.to_owned(),
         value,
         waiters,
     })
+}
+
+#[cfg(target_os = "linux")]
+use crate::semaphore::file::read_value as read_semaphore_file;
+
+/// Elsewhere semaphores have no file this crate knows the layout of.
+#[cfg(not(target_os = "linux"))]
+fn read_semaphore_file(op: &'static str, name: &std::sync::Arc<str>) -> Result<(u32, u32)> {
+    Err(Error::new(
+        ErrorKind::Unsupported,
+        op,
+        Some(name),
+        "a semaphore's file is read on 64-bit Linux with glibc only",
+    ))
 }
 
 /// What a file that is not a regular file is, for messages.

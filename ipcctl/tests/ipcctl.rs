@@ -5,14 +5,20 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
+use std::os::unix::process::ExitStatusExt;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{Kind, Name, Prefix, cmd, exists, expect, find, ipcctl, ls, stat, wait_until};
+use common::{
+    Finished, Kind, Name, Planted, Prefix, bin, cmd, exists, expect, find, ipcctl, ls, run_within,
+    stat, unshared_sh, wait_until,
+};
 use ipc::{MessageQueue, Mutex, Semaphore, Shared, SharedMemory, ShmSafe};
 use ipc_tests::{c, c_peer, py, py_spawn, python};
 
 const LONG: Duration = Duration::from_secs(30);
+/// The most a run of ipcctl on a handful of objects may take.
+const QUICK: Duration = Duration::from_secs(10);
 
 /// Objects made by `ipc`: kind, owner, mode, size, value, queue depth and
 /// limits, and the typed header (kind, layout fingerprint) of a `Shared`
@@ -688,4 +694,650 @@ fn colours_only_on_a_terminal() {
         plain.contains(&*name) && !plain.contains('\x1b'),
         "{plain:?}"
     );
+}
+
+/// `/dev/shm/<leaf>` of the name `/leaf`.
+fn shm_path(name: &str) -> std::path::PathBuf {
+    std::path::Path::new("/dev/shm").join(&name[1..])
+}
+
+/// `/dev/shm/sem.<leaf>` of the name `/leaf`.
+fn sem_path(name: &str) -> std::path::PathBuf {
+    std::path::Path::new("/dev/shm").join(format!("sem.{}", &name[1..]))
+}
+
+/// `ipcctl args`, at most [`QUICK`].
+#[track_caller]
+fn quick(args: &[&str]) -> Finished {
+    run_within(cmd(args), QUICK)
+}
+
+/// A thread that truncates files to 0 and back to full size (writing a
+/// few header bytes) until dropped, pass or fail.
+struct Flipper {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Flipper {
+    fn start(files: Vec<(std::fs::File, u64)>) -> Flipper {
+        use std::os::unix::fs::FileExt;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = std::sync::Arc::clone(&stop);
+        let thread = std::thread::spawn(move || {
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                for (file, size) in &files {
+                    let _ = file.set_len(*size);
+                    let _ = file.write_at(&[0x11; 64], 0);
+                    let _ = file.set_len(0);
+                }
+            }
+        });
+        Flipper {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Flipper {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Audit: `ls` and `stat` mapped the files they read, and one that shrank
+/// meanwhile killed them with SIGBUS. While a thread keeps truncating a
+/// shared-memory file and a semaphore file between 0 and full size, 100
+/// runs of each end by exiting, never by a signal.
+#[test]
+fn ls_and_stat_survive_files_that_shrink() {
+    let p = Prefix::new("shrink");
+    let name = p.name("x", Kind::SharedMemory);
+    let _sem_name = Name::adopt(&name, Kind::Semaphore);
+    drop(SharedMemory::create_new(&name, 8192).unwrap());
+    let open = |path: std::path::PathBuf| {
+        std::fs::File::options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .unwrap()
+    };
+    let _flipper = Flipper::start(vec![
+        (open(shm_path(&name)), 8192),
+        (open(sem_path(&name)), 4096),
+    ]);
+    for i in 0..100 {
+        for args in [&["ls", "--prefix", &p.0][..], &["stat", &name][..]] {
+            let run = quick(args);
+            assert_eq!(
+                run.signal(),
+                None,
+                "run {i}: ipcctl {args:?} was killed by signal {:?} while the files shrank: {run:#?}",
+                run.signal()
+            );
+            assert_eq!(run.code(), Some(0), "run {i}: ipcctl {args:?}: {run:#?}");
+        }
+    }
+}
+
+/// Audit: a FIFO where an object's file goes hung `stat` and `shm cat` in
+/// open(2). With one at `/dev/shm/<name>` and one at
+/// `/dev/shm/sem.<name>`, `stat` says neither is an object and `shm cat`
+/// fails (status 1), each within seconds; `ls` does not hang either.
+#[test]
+fn a_fifo_in_dev_shm_hangs_nothing() {
+    let p = Prefix::new("fifo");
+    let name = format!("{}f", p.0);
+    let fifos = [Planted::new(shm_path(&name)), Planted::new(sem_path(&name))];
+    for f in &fifos {
+        let made = std::process::Command::new("mkfifo")
+            .arg(f.path())
+            .status()
+            .unwrap();
+        assert!(made.success(), "mkfifo {}", f.path().display());
+    }
+    let limit = Duration::from_secs(5);
+    let run = run_within(cmd(&["stat", &name]), limit);
+    assert_eq!(run.code(), Some(0), "{run:#?}");
+    assert!(
+        run.stdout
+            .contains("not a shared memory: the entry is a FIFO; left alone")
+            && run
+                .stdout
+                .contains("not a semaphore: the entry is a FIFO; left alone"),
+        "{run:#?}"
+    );
+    let run = run_within(cmd(&["shm", "cat", &name]), limit);
+    assert_eq!(run.code(), Some(1), "{run:#?}");
+    assert!(
+        run.stderr
+            .contains("not shared memory (not a regular file)"),
+        "{run:#?}"
+    );
+    let run = run_within(cmd(&["ls", "--prefix", &p.0]), limit);
+    assert_eq!(run.code(), Some(0), "{run:#?}");
+}
+
+/// Audit: `shm cat` read the whole object into one buffer, and a large
+/// sparse one (1 TiB) aborted it ("memory allocation ... failed"); stdout
+/// writes panicked when the reader had gone. `shm cat` of 1 TiB into a
+/// reader that stops after 1000 bytes, and `ls` of 400 objects (more than
+/// a pipe holds) into one that stops after 1000 bytes, both end with status
+/// 141 (the broken pipe) and nothing on stderr.
+#[test]
+fn huge_objects_and_readers_that_go_away() {
+    let p = Prefix::new("epipe");
+    let huge = p.name("huge", Kind::SharedMemory);
+    let shm = SharedMemory::create_new(&huge, 4096).unwrap();
+    shm.resize(1 << 40).unwrap();
+    drop(shm);
+    let read_1000_then_close = |args: &[&str]| {
+        let mut child = common::Reaped(
+            cmd(args)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap(),
+        );
+        let mut first = vec![0u8; 1000];
+        let got = std::io::Read::read_exact(&mut child.stdout.take().unwrap(), &mut first);
+        // The reader goes away here: the read end is closed.
+        let mut stderr = String::new();
+        let err = child.stderr.take().unwrap();
+        let reader = std::thread::spawn(move || {
+            let mut err = err;
+            let _ = std::io::Read::read_to_string(&mut err, &mut stderr);
+            stderr
+        });
+        let started = Instant::now();
+        let status = loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break s;
+            }
+            assert!(
+                started.elapsed() < QUICK,
+                "ipcctl {args:?} still runs {QUICK:?} after its reader went away"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        let stderr = reader.join().unwrap();
+        assert!(
+            got.is_ok(),
+            "ipcctl {args:?} wrote under 1000 bytes: {status:?} {stderr}"
+        );
+        (status, stderr)
+    };
+    let args = ["shm", "cat", &*huge];
+    let (status, stderr) = read_1000_then_close(&args);
+    assert!(
+        status.signal().is_none() && !stderr.contains("memory allocation"),
+        "ipcctl {args:?}: {status:?}\n{stderr}"
+    );
+    assert_eq!(
+        status.code(),
+        Some(141),
+        "ipcctl {args:?}: {status:?}\n{stderr}"
+    );
+    assert_eq!(stderr, "", "ipcctl {args:?}");
+
+    // 400 lines of some 250 bytes: 100 KB, more than a pipe buffers.
+    let leaf = "x".repeat(150);
+    let many: Vec<Name> = (0..400)
+        .map(|i| p.name(&format!("{leaf}{i:03}"), Kind::SharedMemory))
+        .collect();
+    for n in &many {
+        drop(SharedMemory::create_new(n, 64).unwrap());
+    }
+    let args = ["ls", "--prefix", &p.0];
+    let (status, stderr) = read_1000_then_close(&args);
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("Broken pipe"),
+        "ipcctl {args:?}: {status:?}\n{stderr}"
+    );
+    assert_eq!(
+        status.code(),
+        Some(141),
+        "ipcctl {args:?}: {status:?}\n{stderr}"
+    );
+}
+
+/// Audit: `gc` in a child pid namespace (a container sharing /dev/shm)
+/// saw none of the processes outside it and removed objects they had open.
+/// With an object this process holds open: `unshare --pid --fork
+/// --mount-proc ipcctl gc --yes` keeps it, saying processes outside the
+/// namespace are not visible; `--private-shm` says the namespace has
+/// /dev/shm to itself, and then a stale object is removed.
+#[test]
+fn gc_in_a_child_pid_namespace_keeps_objects() {
+    let p = Prefix::new("pidns");
+    let used = p.name("used", Kind::SharedMemory);
+    let unused = p.name("unused", Kind::SharedMemory);
+    let _held = SharedMemory::create_new(&used, 4096).unwrap();
+    drop(SharedMemory::create_new(&unused, 4096).unwrap());
+    let in_child_ns = |args: &[&str]| {
+        unshared_sh(
+            &["--pid", "--fork", "--mount-proc"],
+            r#"exec "$0" "$@""#,
+            args,
+            QUICK,
+        )
+    };
+
+    let run = in_child_ns(&["gc", "--prefix", &p.0, "--yes"]);
+    assert_eq!(run.code(), Some(0), "{run:#?}");
+    assert!(
+        exists("shm", &used) && exists("shm", &unused),
+        "gc in a child pid namespace removed an object:\n{run:#?}"
+    );
+    let line = run
+        .stdout
+        .lines()
+        .find(|l| l.contains(&*used))
+        .unwrap_or("");
+    assert!(
+        line.starts_with("keep") && line.contains("outside this pid namespace"),
+        "{run:#?}"
+    );
+    assert!(run.stderr.contains("--private-shm"), "{run:#?}");
+
+    // --private-shm: everything here looks stale, the held object too
+    // (dry run) ...
+    let run = in_child_ns(&["gc", "--prefix", &p.0, "--private-shm"]);
+    assert_eq!(run.code(), Some(0), "{run:#?}");
+    for n in [&used, &unused] {
+        let line = run.stdout.lines().find(|l| l.contains(&**n)).unwrap_or("");
+        assert!(line.starts_with("would remove"), "{}: {run:#?}", &**n);
+    }
+    // ... and is removed (only the unused one is offered).
+    let run = in_child_ns(&["gc", "--prefix", &unused, "--private-shm", "--yes"]);
+    assert_eq!(run.code(), Some(0), "{run:#?}");
+    assert!(!exists("shm", &unused), "{run:#?}");
+    assert!(exists("shm", &used), "{run:#?}");
+}
+
+/// Audit: maps lines were matched by the path text `/dev/shm/...`, so a
+/// process that mapped an object through another path to the same tmpfs
+/// (a bind mount) and closed the descriptor looked like no user at all.
+/// In a private mount namespace with /dev/shm bound onto a temporary
+/// directory, a Python process maps the object through that directory
+/// (mmap(2) through ctypes: Python's mmap module keeps a duplicate
+/// descriptor) and closes the descriptor: `gc --yes` keeps the object, open by that pid.
+#[test]
+fn gc_keeps_objects_mapped_through_a_bind_mount() {
+    let p = Prefix::new("bind");
+    let name = p.name("mapped", Kind::SharedMemory);
+    drop(SharedMemory::create_new(&name, 4096).unwrap());
+    let dir = Planted::new(
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+            "bind-shm.{}.{}",
+            std::process::id(),
+            &p.0[1..p.0.len() - 1]
+        )),
+    );
+    std::fs::create_dir_all(dir.path()).unwrap();
+    let script = r#"
+prefix=$1 dir=$2 leaf=$3
+mount --bind /dev/shm "$dir" || exit 97
+python3 -c '
+import ctypes, mmap, os, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+libc.mmap.restype = ctypes.c_void_p
+libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                      ctypes.c_int, ctypes.c_long]
+fd = os.open(sys.argv[1], os.O_RDWR)
+addr = libc.mmap(None, 4096, mmap.PROT_READ | mmap.PROT_WRITE, mmap.MAP_SHARED, fd, 0)
+if addr in (None, ctypes.c_void_p(-1).value):
+    sys.exit("mmap failed")
+os.close(fd)
+time.sleep(30)' "$dir/$leaf" &
+m=$!
+i=0
+until grep -q "$dir/$leaf" /proc/$m/maps 2>/dev/null; do
+  i=$((i + 1)); [ $i -gt 300 ] && { echo "python never mapped $dir/$leaf" >&2; exit 98; }
+  sleep 0.02
+done
+if ls -l /proc/$m/fd | grep -q "$leaf"; then echo "python kept a descriptor" >&2; exit 99; fi
+"$0" gc --prefix "$prefix" --yes
+rc=$?
+kill $m; wait $m
+umount "$dir"
+exit $rc
+"#;
+    let run = unshared_sh(
+        &["--mount", "--propagation", "private"],
+        script,
+        &[&p.0, &dir.path().to_string_lossy(), &name[1..]],
+        Duration::from_secs(20),
+    );
+    assert_eq!(run.code(), Some(0), "{run:#?}");
+    assert!(
+        exists("shm", &name),
+        "gc removed an object a live process maps through a bind mount:\n{run:#?}"
+    );
+    let line = run
+        .stdout
+        .lines()
+        .find(|l| l.contains(&*name))
+        .unwrap_or("");
+    assert!(
+        line.starts_with("keep") && line.contains("open by pid"),
+        "{run:#?}"
+    );
+}
+
+/// Audit: `gc --yes` judged an object, then unlinked its *name*: one
+/// removed and made again meanwhile (in use, never judged) went too. The
+/// window is held open with strace: the first unlink (of `a`, stale) is
+/// delayed on its way out; meanwhile `b`, judged stale too, is removed and
+/// made again, and held open. gc keeps the new `b`, saying it was replaced.
+#[test]
+fn gc_keeps_an_object_replaced_after_it_was_judged() {
+    let p = Prefix::new("replaced");
+    let a = p.name("a", Kind::SharedMemory);
+    let b = p.name("b", Kind::SharedMemory);
+    drop(SharedMemory::create_new(&a, 4096).unwrap());
+    drop(SharedMemory::create_new(&b, 4096).unwrap());
+    let strace = std::process::Command::new("strace")
+        .arg("-V")
+        .stdout(Stdio::null())
+        .status();
+    assert!(
+        strace.is_ok_and(|s| s.success()),
+        "this test needs strace (to hold gc between judging and unlinking); install it"
+    );
+    let mut gc = std::process::Command::new("strace");
+    gc.args([
+        "-f",
+        "-qq",
+        "-o",
+        "/dev/null",
+        "-e",
+        "trace=unlink,unlinkat",
+        "-e",
+        "inject=unlink,unlinkat:delay_exit=1500000:when=1",
+        bin(),
+        "gc",
+        "--prefix",
+        &p.0,
+        "--yes",
+    ])
+    .stdin(Stdio::null())
+    .env("NO_COLOR", "1");
+    let gc = std::thread::spawn(move || run_within(gc, Duration::from_secs(20)));
+    // `a` gone: gc is in the delayed unlink, `b` judged and not yet removed.
+    let a_gone = wait_until(Duration::from_secs(15), || !exists("shm", &a));
+    let new_b = a_gone.then(|| {
+        ipc::unlink_shared_memory(&b).unwrap();
+        SharedMemory::create_new(&b, 4096).unwrap()
+    });
+    let run = gc.join().unwrap();
+    assert!(a_gone, "gc never removed the stale object: {run:#?}");
+    assert_eq!(run.code(), Some(0), "{run:#?}");
+    assert!(
+        exists("shm", &b),
+        "gc removed an object made after it was judged:\n{run:#?}"
+    );
+    let line = run.stdout.lines().find(|l| l.contains(&*b)).unwrap_or("");
+    assert!(
+        line.starts_with("keep") && line.contains("replaced by a new object"),
+        "{run:#?}"
+    );
+    assert_eq!(new_b.unwrap().size().unwrap(), 4096);
+}
+
+/// Audit: names were printed as they are, so one holding a newline could
+/// fake a line of output (`keep ...`) and one holding ESC could send the
+/// terminal escape sequences. Files made directly in /dev/shm with such
+/// names: `ls` and `gc` print them escaped (`\n`, `\u{1b}`), and no control
+/// character but the line ends reaches stdout or stderr.
+#[test]
+fn control_characters_in_names_are_escaped() {
+    let p = Prefix::new("ctl");
+    let fake = format!("{}nl\nkeep          shm fake (age 9d): open by pid 1", p.0);
+    let esc = format!("{}esc\x1b[31mRED\x1b[0m", p.0);
+    let _files: Vec<Planted> = [&fake, &esc]
+        .into_iter()
+        .map(|n| {
+            let f = Planted::new(shm_path(n));
+            std::fs::write(f.path(), b"x").unwrap();
+            f
+        })
+        .collect();
+    let clean = |text: &str| !text.chars().any(|c| c.is_control() && c != '\n');
+    for args in [&["ls", "--prefix", &p.0][..], &["gc", "--prefix", &p.0][..]] {
+        let run = quick(args);
+        assert_eq!(run.code(), Some(0), "ipcctl {args:?}: {run:#?}");
+        assert!(
+            run.stdout.contains("nl\\nkeep          shm fake"),
+            "ipcctl {args:?}: {run:#?}"
+        );
+        assert!(
+            run.stdout.contains("esc\\u{1b}[31mRED\\u{1b}[0m"),
+            "ipcctl {args:?}: {run:#?}"
+        );
+        assert!(
+            !run.stdout
+                .lines()
+                .any(|l| l.starts_with("keep          shm fake")),
+            "ipcctl {args:?} printed a faked line: {run:#?}"
+        );
+        assert!(
+            clean(&run.stdout) && clean(&run.stderr),
+            "ipcctl {args:?} printed a control character: {run:#?}"
+        );
+    }
+}
+
+/// Audit: without the mqueue filesystem a queue's owner, mode and age
+/// cannot be known, yet `stat --json` gave uid 0, mode "" and ctime 0 (the
+/// epoch: an age of decades). With /dev/mqueue unmounted (in a private
+/// mount namespace), the queue's JSON has none of those fields, and says
+/// why in a note.
+#[test]
+fn stat_of_a_queue_without_dev_mqueue_has_no_made_up_metadata() {
+    let name = Name::mq("unmounted");
+    let q = MessageQueue::create_new(&name).unwrap();
+    q.send(b"one", 0).unwrap();
+    let mounted = std::fs::read_to_string("/proc/self/mounts")
+        .unwrap()
+        .lines()
+        .any(|l| l.split_whitespace().nth(1) == Some("/dev/mqueue"));
+    let run = if mounted {
+        unshared_sh(
+            &["--mount", "--propagation", "private"],
+            r#"umount /dev/mqueue || exit 97; exec "$0" stat --json "$1""#,
+            &[&name],
+            QUICK,
+        )
+    } else {
+        quick(&["stat", "--json", &name])
+    };
+    assert_eq!(run.code(), Some(0), "{run:#?}");
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).expect("stat prints JSON");
+    let objects = doc["objects"].as_array().expect("objects");
+    let q = find(objects, "mq", &name);
+    for field in ["uid", "owner", "mode", "ctime", "age_seconds"] {
+        assert!(q.get(field).is_none(), "{field} made up: {q:#}");
+    }
+    assert_eq!(q["depth"], 1, "{q:#}");
+    assert!(q["notes"].to_string().contains("not mounted"), "{q:#}");
+}
+
+/// Audit: `ls` exited 0 with "(no objects)" when /dev/shm could not be
+/// read, and `sem.`, `sem..` (files no name opens or removes) made
+/// `gc --yes` fail with status 2. As nobody, with /dev/shm a private tmpfs
+/// of mode 0700: `ls` exits 1, saying it cannot list /dev/shm. In a
+/// private tmpfs holding `sem.`, `sem..` and one stale semaphore: `ls`
+/// skips the two with a note, and `gc --yes` removes the semaphore, leaves
+/// the two alone and exits 0.
+#[test]
+fn ls_fails_when_dev_shm_is_unreadable_and_odd_files_are_skipped() {
+    let as_nobody = "setpriv --reuid=65534 --regid=65534 --clear-groups";
+    for json in [false, true] {
+        let script = format!(
+            r#"mount -t tmpfs -o mode=0700 none /dev/shm || exit 97
+exec {as_nobody} "$0" ls {} --prefix "$1""#,
+            if json { "--json" } else { "" }
+        );
+        let p = Prefix::new("unreadable");
+        let run = unshared_sh(
+            &["--mount", "--propagation", "private"],
+            &script,
+            &[&p.0],
+            QUICK,
+        );
+        assert_eq!(
+            run.code(),
+            Some(1),
+            "ls (json: {json}) of an unreadable /dev/shm: {run:#?}"
+        );
+        // The reason: a note on stderr, or a warning in the JSON.
+        let said = if json { &run.stdout } else { &run.stderr };
+        assert!(said.contains("cannot list /dev/shm"), "{run:#?}");
+    }
+
+    let stale = format!("ipcctl-test.{}.stale", std::process::id());
+    let setup = format!(
+        r#"mount -t tmpfs none /dev/shm || exit 97
+cd /dev/shm || exit 97
+for f in sem. sem.. sem.{stale}; do head -c 32 /dev/zero > "$f"; done
+"#
+    );
+    let private = ["--mount", "--propagation", "private"];
+    let run = unshared_sh(
+        &private,
+        &format!(r#"{setup}exec "$0" ls --kind sem"#),
+        &[],
+        QUICK,
+    );
+    assert_eq!(run.code(), Some(0), "{run:#?}");
+    for f in ["/dev/shm/sem.:", "/dev/shm/sem..:"] {
+        assert!(
+            run.stderr.lines().any(|l| l.contains(f)
+                && l.contains("not a semaphore any program can name")
+                && l.ends_with("skipped")),
+            "no note on {f}: {run:#?}"
+        );
+    }
+    assert!(run.stdout.contains(&format!("/{stale}")), "{run:#?}");
+    // Only semaphores: the queues are not this private tmpfs's.
+    let run = unshared_sh(
+        &private,
+        &format!(
+            r#"{setup}"$0" gc --kind sem --yes
+rc=$?
+echo "left: $(ls -A /dev/shm | tr '\n' ' ')" >&2
+exit $rc"#
+        ),
+        &[],
+        QUICK,
+    );
+    assert_eq!(run.code(), Some(0), "{run:#?}");
+    assert!(
+        run.stdout.contains("1 removed of 1 objects checked"),
+        "{run:#?}"
+    );
+    assert!(run.stderr.contains("left: sem. sem.. \n"), "{run:#?}");
+}
+
+/// Audit: `stat` followed a symbolic link at an object's path (showing
+/// the target's mode and size) and read a directory as shared memory. With
+/// a link to a 100-byte file and a directory planted in /dev/shm, `stat`
+/// says each is not shared memory and is left alone, and shows the link's
+/// own mode (0777) and no size.
+#[test]
+fn stat_of_a_symlink_or_directory_says_it_is_not_an_object() {
+    let p = Prefix::new("notobj");
+    let target = Planted::new(
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("symlink-target.{}", &p.0[1..p.0.len() - 1])),
+    );
+    std::fs::write(target.path(), [7u8; 100]).unwrap();
+    let link_name = format!("{}link", p.0);
+    let link = Planted::new(shm_path(&link_name));
+    std::os::unix::fs::symlink(target.path(), link.path()).unwrap();
+    let dir_name = format!("{}dir", p.0);
+    let dir = Planted::new(shm_path(&dir_name));
+    std::fs::create_dir(dir.path()).unwrap();
+
+    for (name, what) in [(&link_name, "a symbolic link"), (&dir_name, "a directory")] {
+        let run = quick(&["stat", "--json", name]);
+        assert_eq!(run.code(), Some(0), "{run:#?}");
+        let doc: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
+        let objects = doc["objects"].as_array().expect("objects");
+        assert_eq!(objects.len(), 1, "{objects:#?}");
+        let o = find(objects, "shm", name);
+        assert_eq!(
+            o["notes"],
+            serde_json::json!([format!(
+                "not a shared memory: the entry is {what}; left alone"
+            )]),
+            "{o:#}"
+        );
+        assert!(o.get("size").is_none(), "{o:#}");
+        let run = quick(&["stat", name]);
+        assert!(
+            run.stdout.contains(&format!(
+                "note:             not a shared memory: the entry is {what}"
+            )),
+            "{run:#?}"
+        );
+    }
+    let o = &stat(&link_name)[0];
+    assert_eq!(o["mode"], "0777", "the link was followed: {o:#}");
+    assert_eq!(std::fs::read(target.path()).unwrap(), [7u8; 100]);
+}
+
+/// Audit: with /proc mounted `hidepid=invisible`, other users' processes
+/// are not listed at all, and `gc --strict` as an unprivileged user
+/// removed a semaphore a root process was waiting on ("no live process has
+/// it open"). In a private mount namespace (private tmpfs on /dev/shm, a
+/// hidepid proc on /proc), root waits on a mode-666 semaphore; as nobody,
+/// `gc --strict --yes` keeps it, saying hidepid hides processes.
+#[test]
+fn gc_strict_under_hidepid_keeps_objects() {
+    let p = Prefix::new("hidepid");
+    let name = format!("{}s", p.0);
+    let script = r#"
+prefix=$1 name=$2 leaf=$3
+nobody="setpriv --reuid=65534 --regid=65534 --clear-groups"
+mount -t tmpfs -o mode=1777 none /dev/shm || exit 97
+$nobody "$0" sem create --value 0 --mode 666 "$name" || exit 97
+"$0" sem wait --timeout 20s "$name" &
+w=$!
+i=0
+until grep -q "sem.$leaf" /proc/$w/maps 2>/dev/null; do
+  i=$((i + 1)); [ $i -gt 300 ] && { echo "the waiter never opened $name" >&2; exit 98; }
+  sleep 0.02
+done
+mount -t proc -o hidepid=invisible proc /proc || exit 97
+$nobody "$0" gc --prefix "$prefix" --strict --yes
+rc=$?
+[ -e "/dev/shm/sem.$leaf" ] && echo "still there" >&2
+kill $w
+exit $rc
+"#;
+    let run = unshared_sh(
+        &["--mount", "--propagation", "private"],
+        script,
+        &[&p.0, &name, &name[1..]],
+        QUICK,
+    );
+    assert_eq!(run.code(), Some(0), "{run:#?}");
+    assert!(
+        run.stderr.contains("still there"),
+        "gc --strict under hidepid removed a semaphore root waits on:\n{run:#?}"
+    );
+    let line = run.stdout.lines().find(|l| l.contains(&name)).unwrap_or("");
+    assert!(
+        line.starts_with("keep") && line.contains("hidden by /proc's hidepid"),
+        "{run:#?}"
+    );
+    assert!(run.stderr.contains("hidepid"), "{run:#?}");
 }

@@ -334,11 +334,23 @@ impl MessageQueue {
         match request {
             Request::Signal(signal) => mq.notify_signal(signal),
             Request::Call(function, param) => mq.notify_callback(move || {
-                Python::attach(|py| {
-                    // posix_ipc drops a callback's exception silently; here
-                    // it goes to sys.unraisablehook, like an exception in a
-                    // finalizer.
-                    if let Err(e) = function.call1(py, (param,)) {
+                // The callback runs on a thread Python starts
+                // (`_thread.start_new_thread`, which does not wait for it),
+                // not on this one: a thread that must take the GIL back
+                // while the interpreter shuts down is ended by Python with
+                // pthread_exit, and that unwinding through Rust frames
+                // aborts the process (posix_ipc's C thread just exits). Here
+                // it only ever unwinds through Python's own frames. An
+                // exception in the callback goes to sys.unraisablehook
+                // ("Exception ignored in thread started by ..."), where
+                // posix_ipc drops it silently. Once shutdown has begun
+                // (`try_attach` refuses), the callback is dropped, as the
+                // work of daemon threads is.
+                let _ = Python::try_attach(|py| {
+                    let started = py.import("_thread").and_then(|thread| {
+                        thread.call_method1("start_new_thread", (&function, (&param,)))
+                    });
+                    if let Err(e) = started {
                         e.write_unraisable(py, Some(function.bind(py)));
                     }
                 });

@@ -38,10 +38,13 @@ impl Semaphore {
     }
 
     fn acquire_with(&self, py: Python<'_>, timeout: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+        // posix_ipc checks for a closed semaphore before parsing the
+        // timeout, so this order is kept; the timeout is parsed with no lock
+        // held, since parsing can run Python code (an int subclass's
+        // comparison) that may close this very semaphore.
+        self.with(|_| Ok(()))?;
+        let timeout = args::timeout(timeout)?;
         let sem = self.with(|sem| {
-            // posix_ipc checks for a closed semaphore before parsing the
-            // timeout, so this order is kept.
-            let timeout = args::timeout(timeout)?;
             // sem_trywait never blocks: the uncontended acquire costs no
             // GIL release and re-acquisition.
             match sem.try_acquire() {

@@ -242,6 +242,25 @@ class TestSemaphore(Base):
         sem.acquire(5)
         self.assertEqual(len(ticks), 1000)
 
+    def test_timeout_that_closes_the_semaphore_does_not_hang(self):
+        # Parsing a huge int timeout compares it (Python code may run): it
+        # used to run under the handle's lock, which close() then waited for.
+        sem = self.sem(initial_value=0)
+
+        class Closing(int):
+            def __gt__(self, other):
+                sem.close()
+                return int(self) > other
+
+        done = []
+        t = threading.Thread(target=lambda: done.append(
+            self.assertRaises(posix_ipc.ExistentialError, sem.acquire, Closing(2**70))),
+            daemon=True)
+        t.start()
+        t.join(10)
+        self.assertFalse(t.is_alive(), "acquire hung")
+        self.assertEqual(len(done), 1)
+
     def test_close_while_another_thread_waits(self):
         sem = self.sem()
         done = []
@@ -514,6 +533,79 @@ class TestMessageQueue(Base):
         mq.send("x")
         self.assertTrue(seen.wait(5))
         self.assertEqual(str(caught[0]), "from the callback")
+
+    def run_script(self, code, timeout=60, stdout_reader_delay=None):
+        """Runs `code` in a new interpreter with this posix_ipc; returns
+        (returncode, stderr). A hang is a failure, not a wait for ever.
+        With `stdout_reader_delay`, its stdout is a pipe read only after
+        that many seconds (so a flush at exit blocks meanwhile)."""
+        import subprocess
+        name = unique_name()
+        self.addCleanup(lambda: [self._unlink_quietly(f, name) for f in (
+            posix_ipc.unlink_semaphore, posix_ipc.unlink_message_queue)])
+        proc = subprocess.Popen([sys.executable, "-c", code, name],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                cwd=os.path.dirname(os.path.abspath(__file__)))
+        if stdout_reader_delay:
+            time.sleep(stdout_reader_delay)
+        try:
+            _, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            self.fail("hung for %d s" % timeout)
+        return proc.returncode, err.decode(errors="replace")
+
+    @staticmethod
+    def _unlink_quietly(unlink, name):
+        try:
+            unlink(name)
+        except posix_ipc.ExistentialError:
+            pass
+
+    def test_requesting_notifications_in_a_loop_never_hangs(self):
+        # Each replaced request makes the kernel queue a message on the
+        # notification socket; registering used to hold a lock that the
+        # thread draining that socket needed: 20 000 requests hung 3 times
+        # in 3 (posix_ipc 1.3.2 does 200 000 in half a second).
+        code = """if 1:
+            import sys, posix_ipc
+            mq = posix_ipc.MessageQueue(sys.argv[1], posix_ipc.O_CREX,
+                                        max_messages=2, max_message_size=8)
+            try:
+                for _ in range(100_000):
+                    mq.request_notification((print, None))
+                mq.request_notification(None)
+            finally:
+                mq.close()
+                posix_ipc.unlink_message_queue(sys.argv[1])
+        """
+        rc, err = self.run_script(code)
+        self.assertEqual((rc, err), (0, ""))
+
+    def test_callback_running_at_shutdown_does_not_abort(self):
+        # The callback sleeps past the interpreter's shutdown, which ends
+        # any thread taking the GIL back with pthread_exit: on a Rust thread
+        # that aborted the process ("FATAL: exception not rethrown").
+        code = """if 1:
+            import atexit, sys, time, posix_ipc
+            mq = posix_ipc.MessageQueue(sys.argv[1], posix_ipc.O_CREX,
+                                        max_messages=2, max_message_size=8)
+            posix_ipc.unlink_message_queue(sys.argv[1])
+            started = []
+            mq.request_notification((lambda _: (started.append(1), time.sleep(0.5)), None))
+            mq.send("x")
+            while not started:
+                time.sleep(0.01)
+            # Fill the stdout pipe: the flush at exit blocks, with the GIL
+            # released, until the reader starts, after the callback woke.
+            atexit.register(lambda: sys.stdout.write("x" * 200_000))
+        """
+        for _ in range(3):
+            rc, err = self.run_script(code, stdout_reader_delay=1.5)
+            self.assertEqual(rc, 0, err)
+            self.assertNotIn("FATAL", err)
+            self.assertNotIn("panicked", err)
 
     def test_callback_gets_its_parameter_on_another_thread(self):
         mq = self.mq()

@@ -70,8 +70,10 @@ impl MessageQueue {
             ));
         }
         let mut slot = self.lock_notification();
+        let registering = callbacks::Registering::start();
         let old = self.cancel_locked(&mut slot);
         let result = mq::notify_signal(self.fd.as_fd(), signal).map_err(|e| self.notify_error(e));
+        drop(registering);
         // Closures are dropped after unlocking: a closure's Drop may call
         // back into this queue's notification methods.
         drop(slot);
@@ -137,8 +139,9 @@ impl MessageQueue {
     #[doc(alias = "mq_notify")]
     pub fn notify_callback<F: FnOnce() + Send + 'static>(&self, f: F) -> Result<()> {
         let mut slot = self.lock_notification();
+        let registering = callbacks::Registering::start();
         let old = self.cancel_locked(&mut slot);
-        let (result, refused) = match callbacks::register(self.fd.as_fd(), Box::new(f)) {
+        let (result, refused) = match registering.register(self.fd.as_fd(), Box::new(f)) {
             Ok(token) => {
                 *slot = Some(token);
                 (Ok(()), None)
@@ -149,6 +152,7 @@ impl MessageQueue {
             }
         };
         // After unlocking, as in `notify_signal`.
+        drop(registering);
         drop(slot);
         drop(old);
         drop(refused);
@@ -178,10 +182,12 @@ impl MessageQueue {
     #[doc(alias = "mq_notify")]
     pub fn cancel_notification(&self) -> Result<()> {
         let mut slot = self.lock_notification();
+        let registering = callbacks::Registering::start();
         // The closure leaves the table first, so that the kernel's "removed"
         // message for this cancel finds nothing to re-register.
         let old = slot.take().and_then(callbacks::take);
         let result = mq::notify_cancel(self.fd.as_fd()).map_err(|e| self.notify_error(e));
+        drop(registering);
         // After unlocking, as in `notify_signal`.
         drop(slot);
         drop(old);
@@ -230,18 +236,28 @@ impl MessageQueue {
 /// one netlink socket per process, created once: a forked child inherits it
 /// and reads the parent's notifications on its own helper thread, and after
 /// one `EMFILE` every later registration fails with `ENOSYS`). Each process
-/// has its own netlink socket and helper thread here, made on its first
-/// registration and again in a forked child (which has neither thread nor,
-/// as far as it knows, socket of its own); a failure to make them is
-/// reported with its real cause and tried again next time.
+/// has its own netlink socket here, with a reader thread and a worker
+/// thread, made on its first registration and again in a forked child
+/// (which has neither threads nor, as far as it knows, socket of its own);
+/// a failure to make them is reported with its real cause and tried again
+/// next time.
 ///
 /// Every entry keeps a duplicate of the registering handle's descriptor.
 /// The kernel removes a process's registration whenever that process closes
 /// *any* descriptor of the queue; it then sends a "removed" message, and an
 /// entry still here (neither run nor cancelled) is registered again through
 /// its descriptor, so closing another handle does not silently cancel it.
+///
+/// A registration (`mq_notify`) waits while the socket's receive buffer is
+/// full (each replaced or cancelled registration queues a message there),
+/// until the reader drains it. So the reader never waits for a lock held
+/// across `mq_notify` and never registers itself: re-registrations go to
+/// the worker, and the table of closures is never locked during a system
+/// call.
 mod callbacks {
     use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+    use std::sync::Arc;
+    use std::sync::mpsc::{Receiver, Sender};
 
     use super::{AtomicU64, Errno, Mutex, Ordering, PoisonError, mq};
     use crate::sys::mq::NotifyEvent;
@@ -250,15 +266,29 @@ mod callbacks {
 
     struct Entry {
         f: Callback,
-        /// A duplicate of the registering handle's descriptor.
-        queue: OwnedFd,
+        /// A duplicate of the registering handle's descriptor, shared with
+        /// a re-registration in progress (see [`rearm`]), which must not
+        /// see it closed under it.
+        queue: Arc<OwnedFd>,
     }
 
     static NEXT: AtomicU64 = AtomicU64::new(1);
     /// The registrations not yet run nor cancelled: at most one per queue
     /// and handle, so a few; a `Vec` searched by token keeps this crate's
     /// build free of a `BTreeMap` (a fifth of its LLVM IR otherwise).
+    ///
+    /// Never held across a system call: registering (`mq_notify`) can block
+    /// until the reader thread drains the socket, and the reader takes this
+    /// lock to find what a message is for.
     static PENDING: Mutex<Pending> = Mutex::new(Pending(Vec::new()));
+
+    /// Held by whoever registers or cancels on this process's behalf (the
+    /// handles' methods, and the worker re-registering), across their
+    /// `mq_notify` calls, so that a re-registration of a token just
+    /// cancelled cannot land between a cancel and the registration that
+    /// follows it (which would then fail with `EBUSY`). The reader thread
+    /// never takes it.
+    static REGISTERING: Mutex<()> = Mutex::new(());
 
     struct Pending(Vec<(u64, Entry)>);
 
@@ -276,9 +306,20 @@ mod callbacks {
             Some(self.0.swap_remove(at).1)
         }
     }
-    /// This process's netlink socket, with the pid that made it: after a
-    /// fork the pid differs, and the socket is the parent's.
-    static SOCKET: Mutex<Option<(u32, &'static OwnedFd)>> = Mutex::new(None);
+
+    /// What the worker thread does for the reader.
+    enum Job {
+        /// The kernel removed this token's registration: register again if
+        /// it is still pending.
+        Rearm(u64),
+        /// A closure to run, when no thread of its own could be started.
+        Run(Callback),
+    }
+
+    /// This process's netlink socket and its worker's queue, with the pid
+    /// that made them: after a fork the pid differs, and they are the
+    /// parent's.
+    static SOCKET: Mutex<Option<(u32, &'static OwnedFd, Sender<Job>)>> = Mutex::new(None);
 
     fn lock() -> std::sync::MutexGuard<'static, Pending> {
         // Entries are independent boxes; a panic elsewhere cannot leave the
@@ -286,12 +327,57 @@ mod callbacks {
         PENDING.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The socket of this process, made (with its helper thread) if needed.
+    /// A registration or cancel in progress: holds [`REGISTERING`].
+    pub(super) struct Registering(#[allow(dead_code)] std::sync::MutexGuard<'static, ()>);
+
+    impl Registering {
+        pub(super) fn start() -> Registering {
+            // Guards no data: a panicking holder leaves nothing half-done.
+            Registering(REGISTERING.lock().unwrap_or_else(PoisonError::into_inner))
+        }
+
+        /// Registers `f` for the next message on `queue`; on error gives
+        /// `f` back with what failed.
+        #[allow(clippy::unused_self)] // `&self`: proof that REGISTERING is held
+        pub(super) fn register(
+            &self,
+            queue: BorrowedFd<'_>,
+            f: Callback,
+        ) -> Result<u64, (Errno, Option<&'static str>, Callback)> {
+            let sock = match socket() {
+                Ok(sock) => sock,
+                Err((errno, what)) => return Err((errno, what, f)),
+            };
+            let dup = match queue.try_clone_to_owned() {
+                Ok(dup) => Arc::new(dup),
+                Err(e) => {
+                    let errno = e.raw_os_error().unwrap_or(libc::EIO);
+                    return Err((errno, Some("duplicating the queue's descriptor"), f));
+                }
+            };
+            let token = NEXT.fetch_add(1, Ordering::Relaxed);
+            // In the table before the kernel knows the token, so that any
+            // message about it finds it; the table is not locked during the
+            // call, which may wait for the reader to make room.
+            lock().insert(token, Entry { f, queue: dup });
+            match mq::notify_netlink(queue, sock, token) {
+                Ok(()) => Ok(token),
+                Err(errno) => {
+                    let entry = lock().remove(token).map(|e| e.f);
+                    Err((errno, None, entry.unwrap_or_else(|| Box::new(|| {}))))
+                }
+            }
+        }
+    }
+
+    /// The socket of this process, made (with its reader and worker
+    /// threads) if needed.
     fn socket() -> Result<BorrowedFd<'static>, (Errno, Option<&'static str>)> {
         let mut slot = SOCKET.lock().unwrap_or_else(PoisonError::into_inner);
         let pid = std::process::id();
-        if let Some((owner, sock)) = *slot {
-            if owner == pid {
+        if let Some((owner, sock, _)) = &*slot {
+            if *owner == pid {
+                let sock: &'static OwnedFd = sock;
                 return Ok(sock.as_fd());
             }
         }
@@ -299,89 +385,106 @@ mod callbacks {
         // reads it) but is no longer used: the parent reads it.
         let sock =
             mq::netlink_socket().map_err(|e| (e, Some("creating the notification socket")))?;
-        // Lives as long as the process: the helper thread reads it forever.
+        // Lives as long as the process: the threads use it forever.
         let sock: &'static OwnedFd = Box::leak(Box::new(sock));
-        spawn("ipc-mq-notify", Box::new(move || deliver(sock.as_fd()))).map_err(|e| {
+        let thread_error = |e: std::io::Error| {
             let errno = e.raw_os_error().unwrap_or(libc::EAGAIN);
             (errno, Some("starting the notification thread"))
-        })?;
-        *slot = Some((pid, sock));
+        };
+        let (jobs, queue) = std::sync::mpsc::channel();
+        spawn("ipc-mq-rearm", Box::new(move || work(sock.as_fd(), &queue)))
+            .map_err(thread_error)?;
+        let reader_jobs = jobs.clone();
+        spawn(
+            "ipc-mq-notify",
+            Box::new(move || deliver(sock.as_fd(), &reader_jobs)),
+        )
+        .map_err(thread_error)?;
+        *slot = Some((pid, sock, jobs));
         Ok(sock.as_fd())
     }
 
-    /// Registers `f` for the next message on `queue`; on error gives `f`
-    /// back with what failed.
-    pub(super) fn register(
-        queue: BorrowedFd<'_>,
-        f: Callback,
-    ) -> Result<u64, (Errno, Option<&'static str>, Callback)> {
-        let sock = match socket() {
-            Ok(sock) => sock,
-            Err((errno, what)) => return Err((errno, what, f)),
-        };
-        let dup = match queue.try_clone_to_owned() {
-            Ok(dup) => dup,
-            Err(e) => {
-                let errno = e.raw_os_error().unwrap_or(libc::EIO);
-                return Err((errno, Some("duplicating the queue's descriptor"), f));
-            }
-        };
-        let token = NEXT.fetch_add(1, Ordering::Relaxed);
-        let mut pending = lock();
-        pending.insert(token, Entry { f, queue: dup });
-        match mq::notify_netlink(queue, sock, token) {
-            Ok(()) => Ok(token),
-            Err(errno) => {
-                let entry = pending.remove(token).map(|e| e.f);
-                drop(pending);
-                Err((errno, None, entry.unwrap_or_else(|| Box::new(|| {}))))
-            }
-        }
-    }
-
     /// Removes `token`'s entry: its closure will not run. Its descriptor is
-    /// closed here, before the caller registers anything new.
+    /// closed here (unless a re-registration still holds it), before the
+    /// caller registers anything new.
     pub(super) fn take(token: u64) -> Option<Callback> {
         let entry = lock().remove(token)?;
         drop(entry.queue);
         Some(entry.f)
     }
 
-    /// The helper thread: reads cookies from `sock` forever.
-    fn deliver(sock: BorrowedFd<'static>) {
+    /// The reader thread: reads cookies from `sock` forever. It never waits
+    /// for [`REGISTERING`] nor makes a registration (which could wait for
+    /// room on the socket only it drains): re-registrations go to the
+    /// worker.
+    fn deliver(sock: BorrowedFd<'static>, jobs: &Sender<Job>) {
         loop {
             match mq::recv_notification(sock) {
                 Ok((token, NotifyEvent::WokenUp)) => fire(token),
-                Ok((token, NotifyEvent::Removed)) => rearm(token, sock),
+                Ok((token, NotifyEvent::Removed)) => {
+                    let _ = jobs.send(Job::Rearm(token));
+                }
                 // EINTR, or a message that is not a cookie: keep reading.
                 Err(_) => {}
             }
         }
     }
 
-    /// Runs `token`'s closure, if it is still here, on a new thread (on
-    /// this one if no thread can be started).
+    /// The worker thread: re-registrations, and closures no thread could
+    /// be started for.
+    fn work(sock: BorrowedFd<'static>, jobs: &Receiver<Job>) {
+        for job in jobs {
+            match job {
+                Job::Rearm(token) => rearm(token, sock),
+                Job::Run(f) => run(f),
+            }
+        }
+    }
+
+    /// Runs `f`, catching a panic: there is no caller to report it to.
+    fn run(f: Callback) {
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    }
+
+    /// Runs `token`'s closure, if it is still here, on a new thread (on the
+    /// worker if no thread can be started; on this one if there is none).
     pub(super) fn fire(token: u64) {
         let Some(f) = take(token) else { return };
         // The closure waits in a cell the new thread takes it from, so that
         // it is still here to run if no thread can be started.
-        let cell = std::sync::Arc::new(Mutex::new(Some(f)));
-        let run = |cell: &Mutex<Option<Callback>>| {
-            let f = cell.lock().unwrap_or_else(PoisonError::into_inner).take();
-            if let Some(f) = f {
-                // A panic has no caller to go to: it is caught and discarded.
-                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
-            }
-        };
-        let theirs = std::sync::Arc::clone(&cell);
-        let spawned = spawn("ipc-mq-callback", Box::new(move || run(&theirs)));
+        let cell = Arc::new(Mutex::new(Some(f)));
+        let theirs = Arc::clone(&cell);
+        let spawned = spawn(
+            "ipc-mq-callback",
+            Box::new(move || {
+                let f = theirs.lock().unwrap_or_else(PoisonError::into_inner).take();
+                if let Some(f) = f {
+                    run(f);
+                }
+            }),
+        );
         if spawned.is_err() {
-            run(&cell);
+            let f = cell.lock().unwrap_or_else(PoisonError::into_inner).take();
+            let Some(f) = f else { return };
+            let worker = SOCKET
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .as_ref()
+                .filter(|(owner, ..)| *owner == std::process::id())
+                .map(|(_, _, jobs)| jobs.clone());
+            match worker {
+                Some(jobs) => {
+                    if let Err(std::sync::mpsc::SendError(Job::Run(f))) = jobs.send(Job::Run(f)) {
+                        run(f);
+                    }
+                }
+                None => run(f),
+            }
         }
     }
 
-    /// Starts a named thread. One boxed type for both threads of this
-    /// module: one instance of std's spawn machinery in the build, not two.
+    /// Starts a named thread. One boxed type for all threads of this
+    /// module: one instance of std's spawn machinery in the build.
     fn spawn(name: &str, f: Box<dyn FnOnce() + Send>) -> std::io::Result<()> {
         std::thread::Builder::new()
             .name(name.into())
@@ -391,26 +494,37 @@ mod callbacks {
 
     /// The kernel removed `token`'s registration. If it was not cancelled
     /// (its entry is still here), a descriptor of the queue was closed in
-    /// this process: register again. If that fails (another process has
-    /// registered meanwhile), the closure is dropped, never left pending.
+    /// this process: register again. If that fails (another registration
+    /// came first), the closure is dropped, never left pending.
     fn rearm(token: u64, sock: BorrowedFd<'_>) {
-        let mut pending = lock();
-        let Some(entry) = pending.get(token) else {
-            return;
-        };
-        if mq::notify_netlink(entry.queue.as_fd(), sock, token).is_ok() {
-            // A message that arrived while unregistered made the queue
-            // non-empty without a notification: deliver it now.
-            let missed = mq::attr(entry.queue.as_fd()).is_ok_and(|a| a.current_messages > 0);
-            if missed && mq::notify_cancel(entry.queue.as_fd()).is_ok() {
-                drop(pending);
-                fire(token);
-            }
+        // Most "removed" messages are for tokens cancelled or replaced:
+        // those need no lock beyond the table's.
+        if lock().get(token).is_none() {
             return;
         }
-        let lost = pending.remove(token);
-        drop(pending);
-        drop(lost);
+        let registering = Registering::start();
+        let Some(queue) = lock().get(token).map(|e| Arc::clone(&e.queue)) else {
+            return;
+        };
+        if mq::notify_netlink(queue.as_fd(), sock, token).is_err() {
+            let lost = lock().remove(token);
+            drop(registering);
+            drop(lost);
+            return;
+        }
+        // Dropped meanwhile with its handle (which takes no lock but the
+        // table's): this registration is for nothing.
+        if lock().get(token).is_none() {
+            let _ = mq::notify_cancel(queue.as_fd());
+            return;
+        }
+        // A message that arrived while unregistered made the queue
+        // non-empty without a notification: deliver it now.
+        let missed = mq::attr(queue.as_fd()).is_ok_and(|a| a.current_messages > 0);
+        if missed && mq::notify_cancel(queue.as_fd()).is_ok() {
+            drop(registering);
+            fire(token);
+        }
     }
 }
 
@@ -430,7 +544,8 @@ mod tests {
     fn a_token_runs_or_drops_once() {
         let mq = queue("token-once");
         let (tx, rx) = std::sync::mpsc::channel();
-        let token = callbacks::register(mq.fd.as_fd(), Box::new(move || tx.send(1).unwrap()))
+        let token = callbacks::Registering::start()
+            .register(mq.fd.as_fd(), Box::new(move || tx.send(1).unwrap()))
             .map_err(|(e, ..)| e)
             .unwrap();
         callbacks::fire(token);
@@ -445,11 +560,38 @@ mod tests {
     fn a_panicking_callback_is_contained() {
         // The panic stays on the callback's thread; the token is spent.
         let mq = queue("token-panic");
-        let token = callbacks::register(mq.fd.as_fd(), Box::new(|| panic!("in a notification")))
+        let token = callbacks::Registering::start()
+            .register(mq.fd.as_fd(), Box::new(|| panic!("in a notification")))
             .map_err(|(e, ..)| e)
             .unwrap();
         callbacks::fire(token);
         assert!(callbacks::take(token).is_none());
         mq.unlink().unwrap();
+    }
+
+    /// Each replaced registration makes the kernel send a "removed" message
+    /// to the socket. Registering used to hold the table's lock inside
+    /// `mq_notify`, which waits for room on the socket when it is full;
+    /// the reader, which makes that room, waited for the same lock: the
+    /// loop below hung (posix_ipc's `request_notification` in a loop, from
+    /// Python, did within 5 000 to 200 000 iterations).
+    #[test]
+    fn registering_in_a_loop_never_deadlocks() {
+        let mq = std::sync::Arc::new(queue("re-register-loop"));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let looping = std::sync::Arc::clone(&mq);
+        std::thread::spawn(move || {
+            for _ in 0..200_000 {
+                looping.notify_callback(|| {}).unwrap();
+            }
+            looping.cancel_notification().unwrap();
+            tx.send(()).unwrap();
+        });
+        let finished = rx.recv_timeout(std::time::Duration::from_secs(120));
+        let _ = mq.unlink();
+        assert!(
+            finished.is_ok(),
+            "200 000 registrations did not finish in 120 s: deadlocked"
+        );
     }
 }

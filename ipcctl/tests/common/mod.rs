@@ -1,7 +1,10 @@
 //! Running the real `ipcctl` binary, and unique names that clean up.
 #![allow(dead_code, unreachable_pub)]
 
-use std::process::{Command, Output, Stdio};
+use std::io::Read;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
 pub use ipc_tests::{Kind, Name, unique};
@@ -55,11 +58,17 @@ fn ensure_mqueue_mounted() {
     });
 }
 
+/// The `ipcctl` binary under test.
+#[must_use]
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_ipcctl")
+}
+
 /// `ipcctl` as a command, stdin closed.
 #[must_use]
 pub fn cmd(args: &[&str]) -> Command {
     ensure_mqueue_mounted();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ipcctl"));
+    let mut cmd = Command::new(bin());
     cmd.args(args).stdin(Stdio::null()).env("NO_COLOR", "1");
     cmd
 }
@@ -176,5 +185,188 @@ pub fn exists(kind: &str, name: &str) -> bool {
         "sem" => std::path::Path::new(&format!("/dev/shm/sem.{leaf}")).exists(),
         "shm" => std::path::Path::new(&format!("/dev/shm/{leaf}")).exists(),
         _ => ipc::MessageQueue::open(name).is_ok(),
+    }
+}
+
+/// How a child run with [`run_within`] ended.
+#[derive(Debug)]
+pub struct Finished {
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Finished {
+    /// The exit code; `None` when a signal ended it.
+    #[must_use]
+    pub fn code(&self) -> Option<i32> {
+        self.status.code()
+    }
+
+    /// The signal that ended it, if one did.
+    #[must_use]
+    pub fn signal(&self) -> Option<i32> {
+        self.status.signal()
+    }
+}
+
+/// Runs `cmd` (stdin closed unless set, stdout and stderr captured) in a
+/// process group of its own, and waits at most `limit` for it.
+///
+/// # Panics
+///
+/// If it cannot be started, or is still running after `limit`: the whole
+/// group (it and whatever it started) is then killed, and the panic shows
+/// what it printed so far.
+#[track_caller]
+pub fn run_within(mut cmd: Command, limit: Duration) -> Finished {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
+    let drain = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = r.read_to_end(&mut buf);
+            String::from_utf8_lossy(&buf).into_owned()
+        })
+    };
+    let out = drain(Box::new(child.stdout.take().expect("piped stdout")));
+    let err = drain(Box::new(child.stderr.take().expect("piped stderr")));
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("child status") {
+            break Some(status);
+        }
+        if started.elapsed() > limit {
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let Some(status) = status else {
+        kill_group(child.id());
+        let _ = child.kill();
+        let _ = child.wait();
+        let (stdout, stderr) = (
+            out.join().unwrap_or_default(),
+            err.join().unwrap_or_default(),
+        );
+        panic!(
+            "{cmd:?} was still running after {limit:?} and was killed\nstdout:\n{stdout}\nstderr:\n{stderr}"
+        );
+    };
+    // Whatever it left behind in its group goes too, so the pipes close.
+    kill_group(child.id());
+    Finished {
+        status,
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
+    }
+}
+
+/// SIGKILL to the process group `pgid` (one [`run_within`] made).
+pub fn kill_group(pgid: u32) {
+    let _ = Command::new("kill")
+        .args(["-KILL", "--", &format!("-{pgid}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// `sh -c script ipcctl args...` under `unshare unshare_args` (as root: a
+/// private mount namespace and the like), at most `limit`: `$0` in the
+/// script is the ipcctl binary, `$1`... are `args`.
+///
+/// # Panics
+///
+/// If `unshare` is not installed or may not make the namespaces (not root,
+/// or a container without `CAP_SYS_ADMIN`): the test fails saying so, it
+/// never passes without running.
+#[track_caller]
+pub fn unshared_sh(
+    unshare_args: &[&str],
+    script: &str,
+    args: &[&str],
+    limit: Duration,
+) -> Finished {
+    assert!(
+        Command::new("unshare")
+            .arg("--help")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok(),
+        "this test needs `unshare` (util-linux) and root to make namespaces; \
+         it is not installed"
+    );
+    let mut cmd = Command::new("unshare");
+    cmd.args(unshare_args)
+        .args(["sh", "-c", script, bin()])
+        .args(args)
+        .stdin(Stdio::null())
+        .env("NO_COLOR", "1");
+    let run = run_within(cmd, limit);
+    assert!(
+        !(run.stderr.contains("unshare failed") || run.stderr.starts_with("unshare:")),
+        "this test needs root (CAP_SYS_ADMIN) to run `unshare {unshare_args:?}`, which failed:\n{}",
+        run.stderr
+    );
+    run
+}
+
+/// A path planted by a test (a FIFO, a symbolic link, a directory, a file
+/// with an odd name), removed on drop, pass or fail.
+pub struct Planted(pub PathBuf);
+
+impl Planted {
+    #[must_use]
+    pub fn new(path: impl Into<PathBuf>) -> Planted {
+        Planted(path.into())
+    }
+
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Planted {
+    fn drop(&mut self) {
+        let is_dir = std::fs::symlink_metadata(&self.0).is_ok_and(|m| m.is_dir());
+        // Never recursive: a directory planted empty that is not empty now
+        // (a bind mount left over?) is left alone.
+        let _ = if is_dir {
+            std::fs::remove_dir(&self.0)
+        } else {
+            std::fs::remove_file(&self.0)
+        };
+    }
+}
+
+/// A child process killed and reaped on drop if it still runs, so a failing
+/// test leaves none behind.
+pub struct Reaped(pub std::process::Child);
+
+impl std::ops::Deref for Reaped {
+    type Target = std::process::Child;
+    fn deref(&self) -> &std::process::Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Reaped {
+    fn deref_mut(&mut self) -> &mut std::process::Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
     }
 }
