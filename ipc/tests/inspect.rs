@@ -299,3 +299,20 @@ fn semaphore_value_is_read_from_the_file() {
         ErrorKind::InvalidData
     );
 }
+
+/// A FIFO under a typed object's name: an error saying so, not a hang nor
+/// a failure of `posix_fallocate` ("illegal seek").
+#[test]
+fn a_fifo_is_no_typed_object() {
+    let name = common::unique("typed-fifo");
+    let fifo = Planted::at(&name[1..]);
+    fifo.mkfifo();
+    let n = name.clone();
+    let err = within_10s(move || Mutex::<u64>::create(&n).unwrap_err());
+    assert_eq!(err.kind(), ErrorKind::InvalidData, "{err}");
+    assert!(err.to_string().contains("not a regular file"), "{err}");
+    let n = name.clone();
+    let err = within_10s(move || Shared::<AtomicU64>::open(&n).unwrap_err());
+    assert_eq!(err.kind(), ErrorKind::InvalidData, "{err}");
+    drop(fifo);
+}

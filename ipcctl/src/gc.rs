@@ -127,7 +127,7 @@ pub(crate) fn run(args: &GcArgs) -> Result<(), Failure> {
             }
             Err(e) => {
                 let f = crate::rm_failure(&e, o.kind, &o.name);
-                eprintln!("ipcctl: {}", f.message);
+                crate::show::errln!("ipcctl: {}", f.message);
                 failed = Some(f);
             }
         }

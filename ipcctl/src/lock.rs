@@ -69,7 +69,7 @@ pub(crate) fn run(args: &LockArgs) -> Result<u8, Failure> {
         }
         .map_err(|e| busy(&e, args, Kind::Shm))?;
         if guard.recovered() {
-            eprintln!(
+            crate::show::errln!(
                 "ipcctl: the previous holder of {} died holding it; the lock was recovered",
                 args.name
             );

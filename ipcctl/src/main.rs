@@ -254,7 +254,7 @@ fn rm(names: &[String], kind: Option<Kind>) -> Result<(), Failure> {
         match result {
             Ok(k) => show::outln!("removed {} {}", k.long(), show::printable(name)),
             Err(f) => {
-                eprintln!("ipcctl: {}", f.message);
+                crate::show::errln!("ipcctl: {}", f.message);
                 if worst.as_ref().is_none_or(|w| f.code > w.code) {
                     worst = Some(f);
                 }
@@ -344,7 +344,7 @@ fn main() -> ExitCode {
         Err(f) => {
             if !f.message.is_empty() {
                 let style = show::Style::stderr();
-                eprintln!("{} {}", style.red("ipcctl:"), f.message);
+                crate::show::errln!("{} {}", style.red("ipcctl:"), f.message);
             }
             ExitCode::from(f.code)
         }

@@ -23,9 +23,19 @@ pub(crate) fn exit_on_write_error(e: &std::io::Error) -> ! {
     if e.kind() == std::io::ErrorKind::BrokenPipe {
         std::process::exit(141);
     }
-    eprintln!("ipcctl: writing stdout: {e}");
+    errln!("ipcctl: writing stdout: {e}");
     std::process::exit(1);
 }
+
+/// `eprintln!` that ignores a closed stderr (`eprintln!` panics then): a
+/// message nobody can read is not worth a crash.
+macro_rules! errln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+pub(crate) use errln;
 
 /// `println!` through [`line`].
 macro_rules! outln {
@@ -214,7 +224,7 @@ pub(crate) fn table(objects: &[Object], warnings: &[String]) {
 pub(crate) fn warn_all(warnings: &[String]) {
     let style = Style::stderr();
     for w in warnings {
-        eprintln!("{} {}", style.yellow("ipcctl: note:"), printable(w));
+        errln!("{} {}", style.yellow("ipcctl: note:"), printable(w));
     }
 }
 

@@ -1341,3 +1341,21 @@ exit $rc
     );
     assert!(run.stderr.contains("hidepid"), "{run:#?}");
 }
+
+/// A reader of stderr that went away: the message is lost, the exit status
+/// stays the command's (`eprintln!` used to panic: status 101).
+#[test]
+fn a_closed_stderr_changes_no_exit_status() {
+    let missing = format!("/ipc-test.{}.no-such-object", std::process::id());
+    for _ in 0..5 {
+        let mut child = cmd(&["rm", &missing])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Close the only read end before ipcctl gets to write its error.
+        drop(child.stderr.take());
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(1), "{status:?}");
+    }
+}

@@ -214,6 +214,8 @@ pub(crate) enum Found {
     BadState(u64),
     /// A typed object still being initialised (by this pid), of another size.
     Initialising(u32, u64),
+    /// Not a regular file (a FIFO or a directory put under the name).
+    NotRegular,
 }
 
 /// A shared mapping of a typed object whose header has been checked, giving
@@ -324,7 +326,9 @@ pub(crate) fn establish<P: Payload>(
     let mut wait = Wait::new();
     // The size: grown by a creator, waited for by a plain opener.
     let size = loop {
-        let size = super::shm::size(fd).map_err(|e| Fail::Os("fstat", e))?;
+        let Some(size) = super::shm::regular_size(fd).map_err(|e| Fail::Os("fstat", e))? else {
+            return Err(Fail::Mismatch(Found::NotRegular));
+        };
         if size != 0 {
             break size;
         }

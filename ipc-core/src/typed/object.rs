@@ -153,6 +153,9 @@ fn describe(found: &Found) -> String {
         Found::TooSmall(size) => {
             format!("an object of {size} bytes, too small for the header of an ipc typed object")
         }
+        Found::NotRegular => "no shared-memory object: the name is not a regular file \
+             (a FIFO, a directory)"
+            .to_owned(),
         Found::NoMagic(first) => format!(
             "no ipc typed-object header (first bytes {first:#018x}): \
              a plain shared-memory object, or garbage"
