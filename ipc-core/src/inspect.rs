@@ -293,8 +293,17 @@ fn read_semaphore_file(op: &'static str, name: &std::sync::Arc<str>) -> Result<(
     ))
 }
 
-/// What a file that is not a regular file is, for messages.
-pub(crate) fn file_type(meta: &std::fs::Metadata) -> &'static str {
+/// What kind of file `meta` describes, in words for messages: "a
+/// directory", "a FIFO", "a socket", "a device", "a symbolic link" (for
+/// `symlink_metadata`), "a regular file".
+///
+/// ```
+/// let meta = std::fs::metadata("/")?;
+/// assert_eq!(ipc::inspect::file_type(&meta), "a directory");
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[must_use]
+pub fn file_type(meta: &std::fs::Metadata) -> &'static str {
     let t = meta.file_type();
     if t.is_dir() {
         "a directory"
@@ -306,6 +315,8 @@ pub(crate) fn file_type(meta: &std::fs::Metadata) -> &'static str {
         "a device"
     } else if t.is_symlink() {
         "a symbolic link"
+    } else if t.is_file() {
+        "a regular file"
     } else {
         "not a regular file"
     }

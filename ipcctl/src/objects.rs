@@ -409,7 +409,7 @@ pub(crate) fn describe(kind: Kind, name: &str) -> Option<Object> {
             o.notes.push(format!(
                 "not a {}: the entry is {}; left alone",
                 kind.long(),
-                file_type(meta)
+                inspect::file_type(meta)
             ));
             return Some(o);
         }
@@ -463,25 +463,6 @@ pub(crate) fn describe(kind: Kind, name: &str) -> Option<Object> {
         },
     }
     Some(o)
-}
-
-/// What a directory entry that is not a regular file is.
-fn file_type(meta: &fs::Metadata) -> &'static str {
-    use std::os::unix::fs::FileTypeExt;
-    let t = meta.file_type();
-    if t.is_symlink() {
-        "a symbolic link"
-    } else if t.is_dir() {
-        "a directory"
-    } else if t.is_fifo() {
-        "a FIFO"
-    } else if t.is_socket() {
-        "a socket"
-    } else if t.is_char_device() || t.is_block_device() {
-        "a device"
-    } else {
-        "not a regular file"
-    }
 }
 
 /// An error's kind in a few words: `permission denied`.
