@@ -170,15 +170,15 @@ pub enum LockState {
 ///
 /// # Errors
 ///
-/// - [`ErrorKind::InvalidName`](crate::ErrorKind::InvalidName): `name`
+/// - [`ErrorKind::InvalidName`] when `name`
 ///   breaks the [`name`](crate::name) rules.
-/// - [`ErrorKind::NotFound`](crate::ErrorKind::NotFound): no such object.
-/// - [`ErrorKind::PermissionDenied`](crate::ErrorKind::PermissionDenied):
+/// - [`ErrorKind::NotFound`]: no such object.
+/// - [`ErrorKind::PermissionDenied`]:
 ///   this process may not read it.
-/// - [`ErrorKind::InvalidData`](crate::ErrorKind::InvalidData): the name
+/// - [`ErrorKind::InvalidData`]: the name
 ///   is not a regular file (a directory, a FIFO, a socket, a device).
 /// - Other OS errors are reported as
-///   [`ErrorKind::Other`](crate::ErrorKind::Other) (a symbolic link put in
+///   [`ErrorKind::Other`] (a symbolic link put in
 ///   its place is not followed: `ELOOP`).
 ///
 /// # Examples
@@ -246,15 +246,15 @@ pub struct SemaphoreInfo {
 ///
 /// # Errors
 ///
-/// - [`ErrorKind::InvalidName`](crate::ErrorKind::InvalidName): `name`
+/// - [`ErrorKind::InvalidName`] when `name`
 ///   breaks the [`name`](crate::name) rules.
-/// - [`ErrorKind::NotFound`](crate::ErrorKind::NotFound): no such semaphore.
-/// - [`ErrorKind::PermissionDenied`](crate::ErrorKind::PermissionDenied):
+/// - [`ErrorKind::NotFound`]: no such semaphore.
+/// - [`ErrorKind::PermissionDenied`]:
 ///   this process may not read its file.
-/// - [`ErrorKind::InvalidData`](crate::ErrorKind::InvalidData): the file is
+/// - [`ErrorKind::InvalidData`]: the file is
 ///   not a semaphore (too short, not a regular file, words glibc never
 ///   writes).
-/// - [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported): anywhere but
+/// - [`ErrorKind::Unsupported`]: anywhere but
 ///   64-bit Linux with glibc, whose file layout this reads.
 ///
 /// # Examples

@@ -18,7 +18,7 @@ pub(crate) fn line(text: &str) {
     }
 }
 
-/// Ends the program after a failed write to stdout (see [`line`]).
+/// Ends the program after a failed write to stdout (see [`line()`]).
 pub(crate) fn exit_on_write_error(e: &std::io::Error) -> ! {
     if e.kind() == std::io::ErrorKind::BrokenPipe {
         std::process::exit(141);
@@ -37,7 +37,7 @@ macro_rules! errln {
 }
 pub(crate) use errln;
 
-/// `println!` through [`line`].
+/// `println!` through [`line()`].
 macro_rules! outln {
     () => {
         $crate::show::line("")
