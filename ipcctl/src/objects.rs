@@ -253,7 +253,13 @@ pub(crate) fn list(kinds: &[Kind], prefix: Option<&str>) -> Listing {
             Ok(entries) => {
                 for entry in entries.flatten() {
                     let Ok(file) = entry.file_name().into_string() else {
-                        warnings.push(format!("{}: not UTF-8, skipped", entry.path().display()));
+                        // Named in a note if it could match the prefix.
+                        let lossy = entry.file_name().to_string_lossy().into_owned();
+                        let base = lossy.strip_prefix("sem.").unwrap_or(&lossy);
+                        if wanted(&format!("/{base}")) {
+                            warnings
+                                .push(format!("{}: not UTF-8, skipped", entry.path().display()));
+                        }
                         continue;
                     };
                     let (kind, name) = match file.strip_prefix("sem.") {

@@ -64,7 +64,11 @@ pub struct MessageQueue {
     // Dropped first: the registration's closure leaves the table before the
     // descriptor closes (which removes the kernel's registration).
     notification: notify::Registration,
-    fd: OwnedFd,
+    /// Shared only with this handle's pending notification callback, which
+    /// registers again through it (see `notify`): no duplicate descriptor,
+    /// whose closing would remove the process's registration at a moment
+    /// nobody chose.
+    fd: Arc<OwnedFd>,
     name: Arc<str>,
     mode: u32,
     max_messages: usize,
@@ -633,7 +637,12 @@ impl MessageQueue {
             ..
         } = self;
         drop(notification);
-        sys::close(fd).map_err(|e| Error::os("mq_close", Some(&name), e))
+        match Arc::try_unwrap(fd) {
+            Ok(fd) => sys::close(fd).map_err(|e| Error::os("mq_close", Some(&name), e)),
+            // A re-registration of this handle's callback, started just
+            // before, still holds it: it closes when that ends.
+            Err(_) => Ok(()),
+        }
     }
 
     /// The name, shared, for errors made outside this module.

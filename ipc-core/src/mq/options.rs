@@ -257,7 +257,7 @@ impl MessageQueueOptions {
         }
         let attr = mq::attr(fd.as_fd()).map_err(|e| Error::os("mq_getattr", Some(&name), e))?;
         Ok(MessageQueue {
-            fd,
+            fd: Arc::new(fd),
             name,
             mode: self.mode,
             max_messages: attr.max_messages,

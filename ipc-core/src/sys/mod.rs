@@ -104,6 +104,67 @@ pub(crate) fn with_cstr<T>(
     f(cstr)
 }
 
+/// A value made once per process incarnation and never freed: `slot`'s
+/// value if this process made it, else a new one from `make` (in a forked
+/// child, the parent's stays as it was). Looked up without a lock, so a
+/// fork at any moment leaves the child nothing locked to wait for.
+#[cfg(target_os = "linux")] // for message-queue notifications
+pub(crate) fn per_process<T: Sync>(
+    slot: &'static std::sync::atomic::AtomicPtr<(u32, T)>,
+    make: impl FnOnce() -> T,
+) -> &'static T {
+    use std::sync::atomic::Ordering;
+    let pid = std::process::id();
+    let current = slot.load(Ordering::Acquire);
+    // SAFETY: `slot` only ever holds null or a pointer from `Box::leak`
+    // below, never freed, so it is valid for 'static; the release/acquire
+    // pair publishes its initialised contents.
+    if let Some((owner, value)) = unsafe { current.as_ref() } {
+        if *owner == pid {
+            return value;
+        }
+    }
+    // Never freed: leaked on purpose, as a raw pointer from the start so
+    // that every reference to it derives from the one pointer published.
+    let fresh = Box::into_raw(Box::new((pid, make())));
+    let chosen = match slot.compare_exchange(current, fresh, Ordering::AcqRel, Ordering::Acquire) {
+        Ok(_) => fresh,
+        // Another thread of this process installed one first: use it.
+        // `fresh` was never shared and stays leaked (once per race).
+        Err(installed) => {
+            // SAFETY: as above, a leaked pair that is never freed.
+            if unsafe { (*installed).0 } == pid {
+                installed
+            } else {
+                fresh
+            }
+        }
+    };
+    // SAFETY: `chosen` is a leaked pair, never freed nor written after its
+    // initialisation, so a shared reference to it is valid for 'static.
+    unsafe { &(*chosen).1 }
+}
+
+/// `(st_dev, st_ino)` of the file open on `fd`: which object it is.
+#[cfg(target_os = "linux")] // for message-queue notifications
+pub(crate) fn file_id(fd: std::os::fd::BorrowedFd<'_>) -> Result<(u64, u64), Errno> {
+    use std::os::fd::AsRawFd;
+    let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: `fd` is live for the borrow; `st` is writable and large enough
+    // for a `struct stat`.
+    cvt(unsafe { libc::fstat(fd.as_raw_fd(), st.as_mut_ptr()) })?;
+    // SAFETY: fstat succeeded, so it filled `st`.
+    let st = unsafe { st.assume_init() };
+    // dev_t and ino_t differ by target; both are numbers that fit u64.
+    #[allow(
+        clippy::useless_conversion,
+        clippy::unnecessary_cast,
+        clippy::cast_sign_loss,
+        clippy::cast_lossless
+    )]
+    Ok((st.st_dev as u64, st.st_ino as u64))
+}
+
 /// A file as `/proc/<pid>/maps` names it: device major, minor, inode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct FileId {
