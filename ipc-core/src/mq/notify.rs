@@ -658,9 +658,25 @@ mod tests {
             .unwrap()
     }
 
+    /// Unlinks the queue on drop, also when the test fails.
+    struct Unlink(String);
+
+    impl Unlink {
+        fn of(mq: &MessageQueue) -> Unlink {
+            Unlink(mq.name().to_owned())
+        }
+    }
+
+    impl Drop for Unlink {
+        fn drop(&mut self) {
+            let _ = crate::unlink_message_queue(&self.0);
+        }
+    }
+
     #[test]
     fn a_token_runs_or_drops_once() {
         let mq = queue("token-once");
+        let _unlink = Unlink::of(&mq);
         let (tx, rx) = std::sync::mpsc::channel();
         let token = callbacks::Registering::start()
             .register(&mq.fd, Box::new(move || tx.send(1).unwrap()))
@@ -678,6 +694,7 @@ mod tests {
     fn a_panicking_callback_is_contained() {
         // The panic stays on the callback's thread; the token is spent.
         let mq = queue("token-panic");
+        let _unlink = Unlink::of(&mq);
         let token = callbacks::Registering::start()
             .register(&mq.fd, Box::new(|| panic!("in a notification")))
             .map_err(|(e, ..)| e)
@@ -696,6 +713,7 @@ mod tests {
     #[test]
     fn registering_in_a_loop_never_deadlocks() {
         let mq = std::sync::Arc::new(queue("re-register-loop"));
+        let _unlink = Unlink::of(&mq);
         let (tx, rx) = std::sync::mpsc::channel();
         let looping = std::sync::Arc::clone(&mq);
         std::thread::spawn(move || {
@@ -738,6 +756,7 @@ mod tests {
     #[test]
     fn a_fired_callback_leaves_a_later_registration_alone() {
         let a = queue("fired-then-b");
+        let _unlink = Unlink::of(&a);
         let b = second_handle(&a);
         // No descriptor of the library's own whose closing, at a moment
         // nobody chose, would remove the process's registration.
@@ -777,6 +796,7 @@ mod tests {
     #[test]
     fn another_handle_replaces_or_cancels_the_registration() {
         let a = queue("replace-via-b");
+        let _unlink = Unlink::of(&a);
         let b = second_handle(&a);
         let ran = std::sync::Arc::new(AtomicU64::new(0));
         for _ in 0..50 {
@@ -821,6 +841,7 @@ mod tests {
     #[allow(unsafe_code)]
     fn a_forked_child_never_waits_for_the_parents_locks() {
         let mq = queue("fork-locks");
+        let _unlink = Unlink::of(&mq);
         mq.notify_callback(|| {}).unwrap();
         let registering = callbacks::Registering::start();
         let pending = callbacks::hold_table();
