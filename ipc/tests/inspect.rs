@@ -316,3 +316,54 @@ fn a_fifo_is_no_typed_object() {
     assert_eq!(err.kind(), ErrorKind::InvalidData, "{err}");
     drop(fifo);
 }
+
+/// Another process overwrote the mutex's `__kind` word (glibc trusts it):
+/// a priority-inheritance, priority-protect or elision kind made the next
+/// lock abort the process inside glibc (or SIGILL without RTM). Now every
+/// lock call refuses such a mutex, and a guard whose mutex was overwritten
+/// while held does not hand it to glibc's unlock.
+#[test]
+#[cfg_attr(
+    not(all(target_os = "linux", target_env = "gnu", target_pointer_width = "64")),
+    ignore = "writes the words of glibc's 64-bit pthread_mutex_t"
+)]
+fn a_mutex_with_a_foreign_kind_is_refused_not_fatal() {
+    // Header 64 bytes, then the pthread_mutex_t: __lock @64, __kind @80.
+    const LOCK: usize = 64;
+    const KIND: usize = 80;
+    let name = Name::shm("mutex-kind");
+    let mutex = Mutex::<u64>::create_new(&name).unwrap();
+    let raw = SharedMemory::open(&name).unwrap().map().unwrap();
+    let mut ours = [0u8; 4];
+    raw.read_at(KIND, &mut ours).unwrap();
+    assert_eq!(
+        u32::from_ne_bytes(ours) & (16 | 128),
+        16 | 128,
+        "robust, shared"
+    );
+    let dead_tid = 0x3fff_fff0u32;
+    for (kind, lock_word) in [
+        (178u32, dead_tid), // robust + priority inheritance, a dead owner
+        (34, 1),            // priority inheritance, not shared
+        (66, 0xffff_0000),  // priority protect
+        (384, 0),           // elision
+    ] {
+        raw.write_at(KIND, &kind.to_ne_bytes()).unwrap();
+        raw.write_at(LOCK, &lock_word.to_ne_bytes()).unwrap();
+        assert!(mutex.try_lock().is_err(), "kind {kind}");
+        assert!(
+            mutex
+                .lock_timeout(std::time::Duration::from_millis(10))
+                .is_err(),
+            "kind {kind}"
+        );
+        assert!(mutex.lock().is_err(), "kind {kind}");
+    }
+    // Overwritten while held: the guard's drop leaves glibc out of it.
+    raw.write_at(KIND, &ours).unwrap();
+    raw.write_at(LOCK, &0u32.to_ne_bytes()).unwrap();
+    let guard = mutex.lock().unwrap();
+    raw.write_at(KIND, &178u32.to_ne_bytes()).unwrap();
+    drop(guard);
+    assert!(mutex.try_lock().is_err());
+}

@@ -114,6 +114,9 @@ impl<T: ShmSafe> Locked<T> {
     /// `pthread_mutex_lock`.
     #[inline]
     pub(crate) fn lock(&self) -> Result<RawGuard<'_, T>, Errno> {
+        if !self.kind_is_ours() {
+            return Err(libc::EINVAL);
+        }
         // SAFETY: `raw` was initialised as a process-shared mutex before the
         // object was published (Payload init), and lives as long as `self`.
         self.locked(unsafe { libc::pthread_mutex_lock(self.raw.get()) })
@@ -121,6 +124,9 @@ impl<T: ShmSafe> Locked<T> {
 
     /// `pthread_mutex_trylock`; `EDEADLK` if this thread holds it.
     pub(crate) fn try_lock(&self) -> Result<RawGuard<'_, T>, Errno> {
+        if !self.kind_is_ours() {
+            return Err(libc::EINVAL);
+        }
         // SAFETY: as in `lock`.
         match self.locked(unsafe { libc::pthread_mutex_trylock(self.raw.get()) }) {
             // POSIX lets trylock say EBUSY when the caller is the holder:
@@ -136,6 +142,9 @@ impl<T: ShmSafe> Locked<T> {
     /// Locks, waiting until `deadline` (CLOCK_MONOTONIC where the platform
     /// can, else re-derived on CLOCK_REALTIME at each attempt); `ETIMEDOUT`.
     pub(crate) fn lock_until(&self, deadline: &Deadline) -> Result<RawGuard<'_, T>, Errno> {
+        if !self.kind_is_ours() {
+            return Err(libc::EINVAL);
+        }
         #[cfg(all(target_os = "linux", target_env = "gnu"))]
         let ret = crate::deadline::retry_until(deadline, super::Clock::Monotonic, |at| {
             // SAFETY: as in `lock`; `at` is a valid timespec for the call.
@@ -196,6 +205,53 @@ impl<T: ShmSafe> Locked<T> {
 }
 
 impl<T> Locked<T> {
+    /// Whether the mutex's `__kind` word still says what this crate made:
+    /// robust and process-shared, without priority inheritance, priority
+    /// protection or lock elision. glibc trusts that word: another process
+    /// that overwrote it with one of those made the next lock abort the
+    /// process (assertions in `pthread_mutex_lock.c` and `tpp.c`, "The futex
+    /// facility returned an unexpected error code") or execute `xabort` on
+    /// a CPU without it (SIGILL). Checked before every call into glibc; a
+    /// writer racing the check can still get through, and nothing can stop
+    /// one that corrupts the robust-list pointers glibc writes through:
+    /// everyone who may write the object must be trusted.
+    #[inline]
+    fn kind_is_ours(&self) -> bool {
+        #[cfg(all(target_os = "linux", target_env = "gnu", target_pointer_width = "64"))]
+        {
+            use std::sync::atomic::{AtomicU32, Ordering};
+            const ROBUST: u32 = 16;
+            const PRIO_INHERIT: u32 = 32;
+            const PRIO_PROTECT: u32 = 64;
+            const PSHARED: u32 = 128;
+            const ELISION: u32 = 256;
+            const KNOWN: u32 = 1023;
+            #[allow(clippy::cast_ptr_alignment)] // 4-aligned: see SAFETY
+            // SAFETY: `raw` is a pthread_mutex_t (40 bytes on 64-bit glibc,
+            // 8-aligned), so the int `__kind` at `KIND` (16) is inside it and
+            // 4-aligned; other processes write it only as a whole int, and an
+            // atomic load of it is not a data race.
+            let kind = unsafe {
+                (*self
+                    .raw
+                    .get()
+                    .cast::<u8>()
+                    .add(super::inspect::glibc_mutex::KIND)
+                    .cast::<AtomicU32>())
+                .load(Ordering::Relaxed)
+            };
+            kind & (ROBUST | PSHARED) == ROBUST | PSHARED
+                && kind & (PRIO_INHERIT | PRIO_PROTECT | ELISION) == 0
+                && kind & !KNOWN == 0
+        }
+        #[cfg(not(all(target_os = "linux", target_env = "gnu", target_pointer_width = "64")))]
+        {
+            // Another C library's layout is not known here.
+            let _ = self;
+            true
+        }
+    }
+
     /// Whether a live thread of this process holds the mutex: its lock word
     /// names a thread id that `tgkill(getpid(), tid, 0)` finds.
     #[allow(clippy::cast_ptr_alignment)] // a pthread_mutex_t is int-aligned
@@ -294,6 +350,11 @@ impl<T> RawGuard<'_, T> {
 impl<T> Drop for RawGuard<'_, T> {
     #[inline]
     fn drop(&mut self) {
+        // Overwritten while held: glibc would act on the garbage (abort);
+        // the mutex is broken for everyone anyway.
+        if !self.lock.kind_is_ours() {
+            return;
+        }
         // SAFETY: this thread holds the mutex (the guard exists only then;
         // guards are not Send, see crate::MutexGuard), and unlocks it once.
         unsafe { libc::pthread_mutex_unlock(self.lock.raw.get()) };

@@ -407,12 +407,14 @@ impl<T: crate::ShmSafe> Ring<T> {
     /// forever.
     fn frontier(&self, from: u64, taken: impl Fn(State) -> bool) -> u64 {
         let mut pos = from;
-        while pos - from < self.capacity + 4 * HINT_EVERY {
+        // Wrapping: positions never come near 2^64 in use, but a hint
+        // another process overwrote with garbage may.
+        while pos.wrapping_sub(from) < self.capacity + 4 * HINT_EVERY {
             let (slot, base, _) = self.state_of(pos);
             if !taken(decode(slot.state.load(Ordering::Acquire), base)) {
                 break;
             }
-            pos += 1;
+            pos = pos.wrapping_add(1);
         }
         pos
     }
@@ -423,6 +425,7 @@ impl<T: crate::ShmSafe> Ring<T> {
     pub(crate) fn claim_send(&self, me: u32, cursor: &Cursor) -> Result<SendClaim<'_, T>, Step> {
         let tail = &self.control().tail.0;
         let mut expected = None;
+        let mut stale = Stale::default();
         loop {
             let pos = cursor.get();
             let (slot, base, i) = self.state_of(pos);
@@ -438,8 +441,8 @@ impl<T: crate::ShmSafe> Ring<T> {
                 Ordering::Acquire,
                 Ordering::Relaxed,
             ) else {
-                cursor.set(pos + 1);
-                advance(tail, pos + 1);
+                cursor.set(pos.wrapping_add(1));
+                advance(tail, pos.wrapping_add(1));
                 return Ok(SendClaim {
                     ring: self,
                     slot,
@@ -453,9 +456,12 @@ impl<T: crate::ShmSafe> Ring<T> {
                 Look::Wait(step) => return Err(step),
                 // Position `pos` is taken: on to the next one, or to the
                 // hint if it is further.
-                Look::Passed { hint } => cursor.pass(pos, tail, hint),
+                Look::Passed { hint } => {
+                    stale.passed(i, s)?;
+                    cursor.pass(pos, tail, hint);
+                }
                 // A state older than the cursor: a stale read; again.
-                Look::Stale => std::hint::spin_loop(),
+                Look::Stale => stale.again(i, s)?,
             }
         }
     }
@@ -465,6 +471,7 @@ impl<T: crate::ShmSafe> Ring<T> {
     #[inline]
     pub(crate) fn claim_recv(&self, me: u32, cursor: &Cursor) -> Result<RecvClaim<'_, T>, Step> {
         let head = &self.control().head.0;
+        let mut stale = Stale::default();
         loop {
             let pos = cursor.get();
             let (slot, base, i) = self.state_of(pos);
@@ -493,8 +500,8 @@ impl<T: crate::ShmSafe> Ring<T> {
                 {
                     continue;
                 }
-                cursor.set(pos + 1);
-                advance(head, pos + 1);
+                cursor.set(pos.wrapping_add(1));
+                advance(head, pos.wrapping_add(1));
                 return Ok(RecvClaim {
                     ring: self,
                     slot,
@@ -505,9 +512,12 @@ impl<T: crate::ShmSafe> Ring<T> {
             match self.look_recv(s, base, i, pos) {
                 Look::Wait(step) => return Err(step),
                 // Position `pos` was taken (and maybe skipped): move on.
-                Look::Passed { hint } => cursor.pass(pos, head, hint),
+                Look::Passed { hint } => {
+                    stale.passed(i, s)?;
+                    cursor.pass(pos, head, hint);
+                }
                 // A stale read (`Open` was handled above): again.
-                Look::Open | Look::Stale => std::hint::spin_loop(),
+                Look::Open | Look::Stale => stale.again(i, s)?,
             }
         }
     }
@@ -631,6 +641,21 @@ impl<T: crate::ShmSafe> Ring<T> {
     }
 }
 
+/// Garbage as another process could write it, for the tests that check
+/// the ring survives it.
+#[cfg(test)]
+impl<T: crate::ShmSafe> Ring<T> {
+    pub(crate) fn overwrite_hints(&self, tail: u64, head: u64) {
+        self.control().tail.0.store(tail, Ordering::Relaxed);
+        self.control().head.0.store(head, Ordering::Relaxed);
+    }
+
+    pub(crate) fn overwrite_state(&self, slot: usize, state: u64) {
+        let (slot, _, _) = self.state_of(slot as u64);
+        slot.state.store(state, Ordering::Relaxed);
+    }
+}
+
 /// Non-consuming looks at the ring, for the async wrappers' helper threads
 /// (`crate::aio`): they wait *for* a claim to be possible, and leave the
 /// claim itself to the task, so that a dropped future never holds one.
@@ -642,6 +667,7 @@ impl<T: crate::ShmSafe> Ring<T> {
     /// claim would.
     pub(crate) fn probe_send(&self, cursor: &Cursor) -> Result<(), Step> {
         let tail = &self.control().tail.0;
+        let mut stale = Stale::default();
         loop {
             let pos = cursor.get();
             let (slot, base, i) = self.state_of(pos);
@@ -649,8 +675,11 @@ impl<T: crate::ShmSafe> Ring<T> {
             match self.look_send(s, base, i, pos) {
                 Look::Open => return Ok(()),
                 Look::Wait(step) => return Err(step),
-                Look::Passed { hint } => cursor.pass(pos, tail, hint),
-                Look::Stale => std::hint::spin_loop(),
+                Look::Passed { hint } => {
+                    stale.passed(i, s)?;
+                    cursor.pass(pos, tail, hint);
+                }
+                Look::Stale => stale.again(i, s)?,
             }
         }
     }
@@ -661,6 +690,7 @@ impl<T: crate::ShmSafe> Ring<T> {
     /// claim would.
     pub(crate) fn probe_recv(&self, cursor: &Cursor) -> Result<(), Step> {
         let head = &self.control().head.0;
+        let mut stale = Stale::default();
         loop {
             let pos = cursor.get();
             let (slot, base, i) = self.state_of(pos);
@@ -668,8 +698,11 @@ impl<T: crate::ShmSafe> Ring<T> {
             match self.look_recv(s, base, i, pos) {
                 Look::Open => return Ok(()),
                 Look::Wait(step) => return Err(step),
-                Look::Passed { hint } => cursor.pass(pos, head, hint),
-                Look::Stale => std::hint::spin_loop(),
+                Look::Passed { hint } => {
+                    stale.passed(i, s)?;
+                    cursor.pass(pos, head, hint);
+                }
+                Look::Stale => stale.again(i, s)?,
             }
         }
     }
@@ -757,9 +790,9 @@ impl Cursor {
     #[inline]
     fn pass(&self, pos: u64, hint: &AtomicU64, move_hint: bool) {
         if move_hint {
-            advance(hint, pos + 1);
+            advance(hint, pos.wrapping_add(1));
         }
-        self.set((pos + 1).max(hint.load(Ordering::Relaxed)));
+        self.set(pos.wrapping_add(1).max(hint.load(Ordering::Relaxed)));
     }
 }
 
@@ -788,6 +821,45 @@ fn prefetch_read<U>(p: *const U) {
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = p;
+}
+
+/// Stale reads of a position allowed in one claim or probe before it gives
+/// up as if blocked. A stale read is a race a few reads settle; a slot state
+/// that stays older than its position (or a hint far ahead of the slots)
+/// means another process wrote garbage into the channel: then `try_*` say
+/// Busy, timed calls time out and blocking ones sleep between looks, where
+/// they would spin at 100 % CPU for ever.
+const STALE_READS: u32 = 1 << 12;
+
+/// Counts the stale reads of one claim or probe (see [`STALE_READS`]).
+#[derive(Default)]
+struct Stale(u32);
+
+impl Stale {
+    /// Another stale read of slot `slot` in state `state`: spins, or, past
+    /// the budget, reports the position blocked.
+    #[inline]
+    fn again(&mut self, slot: usize, state: u64) -> Result<(), Step> {
+        self.0 += 1;
+        if self.0 > STALE_READS {
+            return Err(Step::Blocked { slot, state });
+        }
+        std::hint::spin_loop();
+        Ok(())
+    }
+
+    /// A position passed (taken by another handle). Each is another
+    /// handle's progress, so there is no spin; but garbage hints near 2^64
+    /// can send a cursor round in circles (the hint pulls it back past the
+    /// wrap), so passes count too, with a budget no real race reaches.
+    #[inline]
+    fn passed(&mut self, slot: usize, state: u64) -> Result<(), Step> {
+        self.0 += 1;
+        if self.0 > STALE_READS * 16 {
+            return Err(Step::Blocked { slot, state });
+        }
+        Ok(())
+    }
 }
 
 /// Positions between two moves of a hint.

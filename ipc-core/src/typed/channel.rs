@@ -1100,4 +1100,48 @@ mod tests {
         assert_send_sync::<Sender<u64>>();
         assert_send_sync::<Receiver<u64>>();
     }
+
+    /// Garbage another process wrote into the channel (a hint laps ahead
+    /// of the slots or near 2^64, a slot state that decodes as older than
+    /// its position) made every new handle's claim spin at 100 % CPU for
+    /// ever, `try_*` and timed calls included, and overflowed a position in
+    /// debug builds. Now they give up as if blocked: `try_*` are Busy, timed
+    /// calls time out.
+    #[test]
+    fn garbage_never_makes_a_call_spin_for_ever() {
+        type Corrupt = fn(&Ring<u64>);
+        let cases: [(&str, Corrupt); 5] = [
+            ("tail hint ahead", |r| r.overwrite_hints(1000, 0)),
+            ("head hint ahead", |r| r.overwrite_hints(0, 1000)),
+            ("hints near 2^64", |r| {
+                r.overwrite_hints(u64::MAX - 1, u64::MAX - 1);
+            }),
+            ("slot state all ones", |r| r.overwrite_state(0, u64::MAX)),
+            ("every slot garbage", |r| {
+                for i in 0..4 {
+                    r.overwrite_state(i, 0xdead_beef_dead_beef ^ i as u64);
+                }
+            }),
+        ];
+        for (what, corrupt) in cases {
+            let name = name("garbage");
+            let channel = Channel::<u64>::create_new(&name.0, 4).unwrap();
+            corrupt(&channel.inner.ring);
+            let (tx, rx) = (channel.sender(), channel.receiver());
+            let (done, finished) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                let short = Duration::from_millis(50);
+                let _ = tx.try_send(1);
+                let _ = tx.send_timeout(2, short);
+                let _ = rx.try_recv();
+                let _ = rx.recv_timeout(short);
+                let _ = channel.len();
+                done.send(()).unwrap();
+            });
+            assert!(
+                finished.recv_timeout(Duration::from_secs(10)).is_ok(),
+                "{what}: a try or timed call did not return in 10 s"
+            );
+        }
+    }
 }
