@@ -227,6 +227,18 @@ pub fn shared_memory(name: &str) -> Result<ObjectInfo> {
 }
 
 /// What [`semaphore`] found.
+///
+/// ```
+/// let name = format!("/doc.inspect-sem-info.{}", std::process::id());
+/// let sem = ipc::Semaphore::options().create_new(true).initial_value(2).open(&name)?;
+/// match ipc::inspect::semaphore(&name) {
+///     Ok(info) => assert_eq!((info.value, info.waiters), (2, 0)),
+///     // Elsewhere than 64-bit Linux with glibc.
+///     Err(e) => assert_eq!(e.kind(), ipc::ErrorKind::Unsupported),
+/// }
+/// sem.unlink()?;
+/// # Ok::<(), ipc::Error>(())
+/// ```
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SemaphoreInfo {

@@ -838,41 +838,24 @@ mod tests {
     /// the child does not have) leaves the child's notification calls free:
     /// it starts with state of its own (27 children in 3 000 hung before).
     #[test]
-    #[allow(unsafe_code)]
     fn a_forked_child_never_waits_for_the_parents_locks() {
         let mq = queue("fork-locks");
         let _unlink = Unlink::of(&mq);
         mq.notify_callback(|| {}).unwrap();
         let registering = callbacks::Registering::start();
         let pending = callbacks::hold_table();
-        // SAFETY: the child only calls this crate's notification methods
-        // (locks, a socket, threads) and `_exit`s; glibc's fork handlers keep
-        // malloc usable in the child.
-        let pid = unsafe { libc::fork() };
-        assert!(pid >= 0, "fork failed");
-        if pid == 0 {
-            // SAFETY: alarm and _exit are async-signal-safe and take no
-            // pointers.
-            unsafe { libc::alarm(10) };
-            // The parent's registration on `mq` stays (the child's
-            // cancel does nothing to it); the child registers on a queue
-            // of its own.
+        let status = crate::sys::in_forked_child(|| {
+            // The parent's registration on `mq` stays (the child's cancel
+            // does nothing to it); the child registers on a queue of its
+            // own.
             let own = queue("fork-locks-child");
             let ok = mq.cancel_notification().is_ok() && own.notify_callback(|| {}).is_ok();
             let _ = own.cancel_notification();
             let _ = own.unlink();
-            // SAFETY: as above.
-            unsafe { libc::_exit(i32::from(!ok)) };
-        }
+            ok
+        });
         drop(pending);
         drop(registering);
-        let mut status = 0;
-        // SAFETY: `status` is a valid out-pointer; `pid` is our child.
-        assert_eq!(unsafe { libc::waitpid(pid, &raw mut status, 0) }, pid);
-        let _ = mq.unlink();
-        assert!(
-            libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-            "the child hung (SIGALRM) or failed: status {status:#x}"
-        );
+        assert_eq!(status, Ok(()), "the child hung (SIGALRM) or failed");
     }
 }

@@ -14,6 +14,24 @@ fn sem_file(name: &str) -> Option<String> {
         .map(|rest| format!("/dev/shm/sem.{rest}"))
 }
 
+/// The size of the `sem_t` a semaphore's file holds.
+const SEM_LEN: usize = size_of::<libc::sem_t>();
+
+/// The first 16 bytes of a semaphore's file of `len` bytes (`pread`, never a
+/// mapping), or `None` if it is too short to be one.
+fn read_head(file: &std::fs::File, len: u64) -> Option<[u8; 16]> {
+    let mut head = [0u8; 16];
+    (len >= SEM_LEN as u64 && file.read_exact_at(&mut head, 0).is_ok()).then_some(head)
+}
+
+/// glibc's 64-bit `data` word: the value, and on 64-bit targets the waiter
+/// count in the high half.
+fn data_word(head: [u8; 16]) -> u64 {
+    let mut data = [0u8; 8];
+    data.copy_from_slice(&head[..8]);
+    u64::from_ne_bytes(data)
+}
+
 /// Opens the semaphore's file without following a symbolic link, as glibc's
 /// `sem_open` does, and without blocking: a FIFO put in its place would
 /// otherwise hang a read-only open until a writer came.
@@ -55,20 +73,16 @@ pub(crate) fn read_value(op: &'static str, name: &std::sync::Arc<str>) -> Result
     if !meta.file_type().is_file() {
         return Err(not(format!("is {}", crate::inspect::file_type(&meta))));
     }
-    let need = size_of::<libc::sem_t>();
-    let mut head = [0u8; 16];
-    if meta.len() < need as u64 || file.read_exact_at(&mut head, 0).is_err() {
+    let Some(head) = read_head(&file, meta.len()) else {
         return Err(not(format!(
-            "is {} bytes, a semaphore takes {need}",
+            "is {} bytes, a semaphore takes {SEM_LEN}",
             meta.len()
         )));
-    }
+    };
     if let Some(problem) = glibc_layout_problem(head) {
         return Err(not(format!("holds {problem}")));
     }
-    let mut data = [0u8; 8];
-    data.copy_from_slice(&head[..8]);
-    let data = u64::from_ne_bytes(data);
+    let data = data_word(head);
     // 64-bit glibc: the value in the low half, the waiter count above.
     Ok((data as u32, (data >> 32) as u32))
 }
@@ -118,17 +132,15 @@ impl Semaphore {
             // check against.
             return Ok(());
         };
-        let need = size_of::<libc::sem_t>();
         let len = file.metadata().map_or(u64::MAX, |m| m.len());
-        let mut head = [0u8; 16];
-        if len < need as u64 || file.read_exact_at(&mut head, 0).is_err() {
+        let Some(head) = read_head(&file, len) else {
             return Err(Error::new(
                 ErrorKind::InvalidInput,
                 OPEN,
                 Some(&self.name),
-                format!("not a semaphore: {path} is {len} bytes, a semaphore takes {need}"),
+                format!("not a semaphore: {path} is {len} bytes, a semaphore takes {SEM_LEN}"),
             ));
-        }
+        };
         if let Some(problem) = glibc_layout_problem(head) {
             return Err(Error::new(
                 ErrorKind::InvalidData,
@@ -174,10 +186,8 @@ fn glibc_layout_problem(head: [u8; 16]) -> Option<String> {
         ));
     }
     if cfg!(target_pointer_width = "64") {
-        let mut data = [0u8; 8];
-        data.copy_from_slice(&head[..8]);
         // The value is the low half of the 64-bit word, in either byte order.
-        let value = u64::from_ne_bytes(data) as u32;
+        let value = data_word(head) as u32;
         if value > crate::consts::SEMAPHORE_VALUE_MAX {
             return Some(format!(
                 "the value {value}, above SEM_VALUE_MAX ({})",

@@ -34,21 +34,25 @@ impl Snapshot {
     /// The native-endian `u64` at `offset`, or `None` past the end or when
     /// not 8-aligned.
     pub(crate) fn load_u64(&self, offset: usize) -> Option<u64> {
-        if offset % 8 != 0 {
-            return None;
-        }
-        let bytes = self.bytes.get(offset..offset.checked_add(8)?)?;
-        Some(u64::from_ne_bytes(bytes.try_into().ok()?))
+        self.aligned(offset).map(u64::from_ne_bytes)
     }
 
     /// The native-endian `u32` at `offset`, or `None` past the end or when
     /// not 4-aligned.
     pub(crate) fn load_u32(&self, offset: usize) -> Option<u32> {
-        if offset % 4 != 0 {
+        self.aligned(offset).map(u32::from_ne_bytes)
+    }
+
+    /// The `N` bytes at `offset`, if it is a multiple of `N` and they were
+    /// read.
+    fn aligned<const N: usize>(&self, offset: usize) -> Option<[u8; N]> {
+        if offset % N != 0 {
             return None;
         }
-        let bytes = self.bytes.get(offset..offset.checked_add(4)?)?;
-        Some(u32::from_ne_bytes(bytes.try_into().ok()?))
+        self.bytes
+            .get(offset..offset.checked_add(N)?)?
+            .try_into()
+            .ok()
     }
 
     /// How many bytes were read.

@@ -145,16 +145,50 @@ pub(crate) fn per_process<T: Sync>(
     unsafe { &(*chosen).1 }
 }
 
-/// `(st_dev, st_ino)` of the file open on `fd`: which object it is.
-#[cfg(target_os = "linux")] // for message-queue notifications
-pub(crate) fn file_id(fd: std::os::fd::BorrowedFd<'_>) -> Result<(u64, u64), Errno> {
+/// Runs `child` in a forked child process, which exits 0 if it returns
+/// true; a child still running after 10 s is killed (`SIGALRM`). Returns
+/// `Err(wait status)` unless the child exited 0. For unit tests of fork
+/// behaviour: the child must only call what is safe after `fork` in a
+/// multithreaded process (this crate's calls, malloc with glibc).
+#[cfg(test)]
+pub(crate) fn in_forked_child(child: impl FnOnce() -> bool) -> Result<(), i32> {
+    // SAFETY: the child runs `child` and `_exit`s, never returning into the
+    // test harness; glibc's fork handlers keep malloc usable in the child.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork failed");
+    if pid == 0 {
+        // SAFETY: alarm takes no pointers.
+        unsafe { libc::alarm(10) };
+        let ok = child();
+        // SAFETY: _exit takes no pointers and ends only this process.
+        unsafe { libc::_exit(i32::from(!ok)) };
+    }
+    let mut status = 0;
+    // SAFETY: `status` is a valid out-pointer; `pid` is this process's child.
+    let reaped = unsafe { libc::waitpid(pid, &raw mut status, 0) };
+    assert_eq!(reaped, pid, "waitpid");
+    if libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0 {
+        Ok(())
+    } else {
+        Err(status)
+    }
+}
+
+/// `fstat(fd)`: the one `struct stat` call of the crate.
+pub(crate) fn fstat(fd: std::os::fd::BorrowedFd<'_>) -> Result<libc::stat, Errno> {
     use std::os::fd::AsRawFd;
     let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
     // SAFETY: `fd` is live for the borrow; `st` is writable and large enough
     // for a `struct stat`.
     cvt(unsafe { libc::fstat(fd.as_raw_fd(), st.as_mut_ptr()) })?;
     // SAFETY: fstat succeeded, so it filled `st`.
-    let st = unsafe { st.assume_init() };
+    Ok(unsafe { st.assume_init() })
+}
+
+/// `(st_dev, st_ino)` of the file open on `fd`: which object it is.
+#[cfg(target_os = "linux")] // for message-queue notifications
+pub(crate) fn file_id(fd: std::os::fd::BorrowedFd<'_>) -> Result<(u64, u64), Errno> {
+    let st = fstat(fd)?;
     // dev_t and ino_t differ by target; both are numbers that fit u64.
     #[allow(
         clippy::useless_conversion,

@@ -58,24 +58,13 @@ pub(crate) fn truncate(fd: BorrowedFd<'_>, len: libc::off_t) -> Result<(), Errno
 
 /// `fstat(fd).st_size`.
 pub(crate) fn size(fd: BorrowedFd<'_>) -> Result<u64, Errno> {
-    let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
-    // SAFETY: `fd` is live for the borrow; `st` is writable and large enough
-    // for a `struct stat`.
-    cvt(unsafe { libc::fstat(fd.as_raw_fd(), st.as_mut_ptr()) })?;
-    // SAFETY: fstat succeeded, so it filled `st`.
-    let st = unsafe { st.assume_init() };
-    Ok(u64::try_from(st.st_size).unwrap_or(0))
+    super::fstat(fd).map(|st| u64::try_from(st.st_size).unwrap_or(0))
 }
 
 /// `fstat(fd).st_size` of a regular file; `None` for anything else (a FIFO
 /// or a directory put where an object was expected).
 pub(crate) fn regular_size(fd: BorrowedFd<'_>) -> Result<Option<u64>, Errno> {
-    let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
-    // SAFETY: `fd` is live for the borrow; `st` is writable and large enough
-    // for a `struct stat`.
-    cvt(unsafe { libc::fstat(fd.as_raw_fd(), st.as_mut_ptr()) })?;
-    // SAFETY: fstat succeeded, so it filled `st`.
-    let st = unsafe { st.assume_init() };
+    let st = super::fstat(fd)?;
     Ok(
         (st.st_mode & libc::S_IFMT == libc::S_IFREG)
             .then(|| u64::try_from(st.st_size).unwrap_or(0)),
