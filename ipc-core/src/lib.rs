@@ -3,7 +3,7 @@
 //! with `#[named_semaphore]`, `#[named_mutex]`, `#[named_shared_memory]` and
 //! `#[derive(ShmSafe)]`, and its documentation is the one to read. The
 //! runtime is a crate of its own so that a clean build compiles it while
-//! `syn` and the macros compile, instead of after them.
+//! the macros compile, instead of after them.
 //!
 //! The library name is `ipc`, as through the facade, so paths in messages
 //! and examples read the same.

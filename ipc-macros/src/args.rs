@@ -1,200 +1,162 @@
 //! Parses the attribute's arguments into spanned literals, collecting every
 //! error instead of stopping at the first.
 
-use proc_macro2::TokenStream;
-use syn::meta::ParseNestedMeta;
-use syn::parse::Parser;
-use syn::{Expr, ExprLit, Lit};
+use proc_macro::{Delimiter, Span, TokenStream, TokenTree};
+
+use crate::lit::{self, Lit};
+use crate::tokens::{Error, Errors, is_punct, unwrap_invisible};
+
+/// A literal argument and where it was written.
+pub(crate) struct Value {
+    pub(crate) lit: Lit,
+    pub(crate) span: Span,
+}
 
 /// The arguments as written: literals with their spans, not yet checked.
 #[derive(Default)]
 pub(crate) struct Args {
     /// Whether `name` was written at all, even without a usable value.
     pub(crate) name_given: bool,
-    pub(crate) name: Option<Lit>,
-    pub(crate) initial: Option<Lit>,
-    pub(crate) mode: Option<Lit>,
+    pub(crate) name: Option<Value>,
+    pub(crate) initial: Option<Value>,
+    pub(crate) mode: Option<Value>,
 }
 
 /// Parses `name = "...", initial = N, mode = 0oNNN`; `initial` only where
 /// `with_initial` (semaphores).
 ///
-/// Returns what could be parsed and the errors found, all of them: unknown
-/// and repeated keys, values that are not literals.
-pub(crate) fn parse(tokens: TokenStream, with_initial: bool) -> (Args, Option<syn::Error>) {
+/// Returns what could be parsed, and pushes every error found: unknown and
+/// repeated keys, keys without a value, values that are not literals.
+pub(crate) fn parse(tokens: TokenStream, with_initial: bool, errors: &mut Errors) -> Args {
     let mut args = Args::default();
-    let mut errors = Errors::default();
     let expected = if with_initial {
         "`name`, `initial` or `mode`"
     } else {
         "`name` or `mode`"
     };
-    let parser = syn::meta::parser(|meta| {
-        let slot = if meta.path.is_ident("name") {
-            args.name_given = true;
-            Some(&mut args.name)
-        } else if with_initial && meta.path.is_ident("initial") {
-            Some(&mut args.initial)
-        } else if meta.path.is_ident("mode") {
-            Some(&mut args.mode)
-        } else {
-            None
-        };
-        let key = path_text(&meta);
-        match slot {
-            None => {
-                errors.push(meta.error(format!("unknown argument `{key}`; expected {expected}")));
-                skip_value(&meta)
-            }
-            Some(slot) => {
-                match literal_value(&meta, &key)? {
-                    Ok(lit) => set_once(slot, lit, &meta, &key, &mut errors),
-                    Err(e) => errors.push(e),
-                }
-                Ok(())
-            }
+    let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+    for argument in split_arguments(&tokens) {
+        // The key: `ident` or a path `a::b`, up to `=` or anything else.
+        let key_len = argument
+            .iter()
+            .position(|t| !(matches!(t, TokenTree::Ident(_)) || is_punct(t, ':')))
+            .unwrap_or(argument.len());
+        let key_tokens = &argument[..key_len];
+        if key_tokens.is_empty() {
+            errors.push(Error::spanned(
+                argument,
+                format!("expected an argument such as `name = \"/app.lock\"`; the arguments are {expected}"),
+            ));
+            continue;
         }
-    });
-    if let Err(e) = parser.parse2(tokens) {
-        errors.push(e);
+        let key: String = key_tokens.iter().map(ToString::to_string).collect();
+        let slot = match key.as_str() {
+            "name" => {
+                args.name_given = true;
+                &mut args.name
+            }
+            "initial" if with_initial => &mut args.initial,
+            "mode" => &mut args.mode,
+            _ => {
+                errors.push(Error::spanned(
+                    key_tokens,
+                    format!("unknown argument `{key}`; expected {expected}"),
+                ));
+                continue;
+            }
+        };
+        let value = match &argument[key_len..] {
+            [eq, value @ ..] if is_punct(eq, '=') && !value.is_empty() => value,
+            _ => {
+                errors.push(Error::spanned(
+                    key_tokens,
+                    format!("argument `{key}` needs a value: `{key} = ...`"),
+                ));
+                continue;
+            }
+        };
+        match literal(value, &key) {
+            // On the key alone: the value is not the mistake.
+            Ok(_) if slot.is_some() => {
+                errors.push(Error::spanned(
+                    key_tokens,
+                    format!("duplicate argument `{key}`; give each argument once"),
+                ));
+            }
+            Ok(value) => *slot = Some(value),
+            Err(e) => errors.push(e),
+        }
     }
-    (args, errors.into_error())
+    args
 }
 
-/// Stores the first value of a key; a repeated key is an error on the key.
-fn set_once(
-    slot: &mut Option<Lit>,
-    lit: Lit,
-    meta: &ParseNestedMeta<'_>,
-    key: &str,
-    errors: &mut Errors,
-) {
-    if slot.is_some() {
-        // Spanned on the key alone: the value has been parsed by now, and
-        // `meta.error` would cover it too.
-        errors.push(syn::Error::new_spanned(
-            &meta.path,
-            format!("duplicate argument `{key}`; give each argument once"),
-        ));
-    } else {
-        *slot = Some(lit);
+/// The arguments, split at the commas between them; a comma inside a
+/// turbofish (`f::<A, B>()`) stays in its argument.
+fn split_arguments(tokens: &[TokenTree]) -> Vec<&[TokenTree]> {
+    let mut pieces = Vec::new();
+    let mut start = 0;
+    let mut turbofish = 0usize;
+    for (i, token) in tokens.iter().enumerate() {
+        if is_punct(token, '<') && i > 0 && is_punct(&tokens[i - 1], ':') {
+            turbofish += 1;
+        } else if is_punct(token, '>') && turbofish > 0 {
+            turbofish -= 1;
+        } else if is_punct(token, ',') && turbofish == 0 {
+            if i > start {
+                pieces.push(&tokens[start..i]);
+            }
+            start = i + 1;
+        }
     }
+    if tokens.len() > start {
+        pieces.push(&tokens[start..]);
+    }
+    pieces
 }
 
-/// `key = <literal>`: the literal, or an error on the value (the outer
-/// `Result` is a parse error that stops parsing: a missing `=`).
-fn literal_value(meta: &ParseNestedMeta<'_>, key: &str) -> syn::Result<syn::Result<Lit>> {
-    if !meta.input.peek(syn::Token![=]) {
-        return Ok(Err(
-            meta.error(format!("argument `{key}` needs a value: `{key} = ...`"))
-        ));
-    }
-    let expr: Expr = meta.value()?.parse()?;
-    Ok(match expr {
-        Expr::Lit(ExprLit { lit, .. }) => Ok(lit),
-        Expr::Unary(syn::ExprUnary {
-            op: syn::UnOp::Neg(_),
-            ref expr,
-            ..
-        }) if matches!(**expr, Expr::Lit(_)) => Err(syn::Error::new_spanned(
-            expr,
-            format!("`{key}` cannot be negative; write a literal from 0 up"),
-        )),
-        other => Err(syn::Error::new_spanned(
+/// `value` as a literal, or an error on it: negative numbers and
+/// expressions are refused with the fix.
+fn literal(value: &[TokenTree], key: &str) -> Result<Value, Error> {
+    let value = unwrap_invisible(value);
+    match value.as_slice() {
+        [TokenTree::Literal(l)] => {
+            let text = l.to_string();
+            if text.starts_with('-') {
+                return Err(negative(l.span(), key));
+            }
+            Ok(Value {
+                lit: lit::classify(&text),
+                span: l.span(),
+            })
+        }
+        [TokenTree::Ident(i)] if matches!(i.to_string().as_str(), "true" | "false") => Ok(Value {
+            lit: Lit::Other,
+            span: i.span(),
+        }),
+        [minus, number] if is_punct(minus, '-') && is_literal(number) => {
+            Err(negative(number.span(), key))
+        }
+        other => Err(Error::spanned(
             other,
             format!("`{key}` must be a literal, not an expression"),
         )),
-    })
-}
-
-/// Consumes `= <expr>` after an unknown key, if present, so parsing goes on.
-fn skip_value(meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
-    if meta.input.peek(syn::Token![=]) {
-        let _: Expr = meta.value()?.parse()?;
     }
-    Ok(())
 }
 
-fn path_text(meta: &ParseNestedMeta<'_>) -> String {
-    let segments: Vec<String> = meta
-        .path
-        .segments
-        .iter()
-        .map(|s| s.ident.to_string())
-        .collect();
-    segments.join("::")
-}
-
-/// Errors collected into one `syn::Error` (which holds many).
-#[derive(Default)]
-pub(crate) struct Errors(Option<syn::Error>);
-
-impl Errors {
-    pub(crate) fn push(&mut self, e: syn::Error) {
-        match &mut self.0 {
-            Some(all) => all.combine(e),
-            None => self.0 = Some(e),
+fn is_literal(token: &TokenTree) -> bool {
+    match token {
+        TokenTree::Literal(_) => true,
+        TokenTree::Group(g) if g.delimiter() == Delimiter::None => {
+            let inner: Vec<TokenTree> = g.stream().into_iter().collect();
+            matches!(inner.as_slice(), [t] if is_literal(t))
         }
-    }
-
-    pub(crate) fn into_error(self) -> Option<syn::Error> {
-        self.0
+        _ => false,
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use quote::quote;
-
-    fn messages(tokens: TokenStream) -> Vec<String> {
-        parse(tokens, true)
-            .1
-            .map(|e| e.into_iter().map(|e| e.to_string()).collect())
-            .unwrap_or_default()
-    }
-
-    #[test]
-    fn accepts_every_argument() {
-        let (args, err) = parse(quote!(name = "/x", initial = 3, mode = 0o640), true);
-        assert!(err.is_none());
-        assert!(args.name.is_some() && args.initial.is_some() && args.mode.is_some());
-    }
-
-    #[test]
-    fn reports_all_errors_at_once() {
-        let got = messages(quote!(
-            colour = 1,
-            name = "/x",
-            name = "/y",
-            mode = SOME_CONST,
-            flag
-        ));
-        assert_eq!(
-            got,
-            [
-                "unknown argument `colour`; expected `name`, `initial` or `mode`",
-                "duplicate argument `name`; give each argument once",
-                "`mode` must be a literal, not an expression",
-                "unknown argument `flag`; expected `name`, `initial` or `mode`",
-            ]
-        );
-    }
-
-    #[test]
-    fn initial_is_for_semaphores_only() {
-        let (_, err) = parse(quote!(name = "/x", initial = 1), false);
-        assert_eq!(
-            err.unwrap().to_string(),
-            "unknown argument `initial`; expected `name` or `mode`"
-        );
-    }
-
-    #[test]
-    fn a_key_without_value_is_named() {
-        assert_eq!(
-            messages(quote!(name)),
-            ["argument `name` needs a value: `name = ...`"]
-        );
-    }
+fn negative(span: Span, key: &str) -> Error {
+    Error::new(
+        span,
+        format!("`{key}` cannot be negative; write a literal from 0 up"),
+    )
 }

@@ -1,17 +1,16 @@
 //! The generated items, and the fallback that keeps one mistake to one error.
 
-use proc_macro2::TokenStream;
-use proc_macro2::TokenTree;
-use quote::{quote, quote_spanned};
-use syn::{Data, DeriveInput, Fields, Generics, Ident, Visibility};
+use proc_macro::{Ident, Literal, TokenStream, TokenTree};
 
-use crate::args::{self, Errors};
+use crate::args;
+use crate::item::{self, Body, Generics, Item, Kind};
+use crate::tokens::{Error, Errors, fill, respan, stream, string, u32_suffixed};
 use crate::valid::{self, Checked, Object};
 
 /// The type the attribute is on: what the generated impls need.
 struct Target {
     ident: Ident,
-    vis: Visibility,
+    vis: TokenStream,
     generics: Generics,
     /// A plain unit struct, which can be named as a value.
     unit: bool,
@@ -23,28 +22,23 @@ struct Target {
 /// `#[named_semaphore]`, `#[named_mutex]` and `#[named_shared_memory]`.
 pub(crate) fn attribute(object: Object, args: TokenStream, item: TokenStream) -> TokenStream {
     let mut errors = Errors::default();
-    let (args, arg_errors) = args::parse(args, object == Object::Semaphore);
-    if let Some(e) = arg_errors {
-        errors.push(e);
-    }
-    // Only structs, enums and unions parse as a DeriveInput; anything else
-    // is named by its keyword in the error (this keeps syn's `full` feature,
-    // and its build time, out of every user's build).
-    let parsed: DeriveInput = match syn::parse2(item.clone()) {
-        Ok(parsed) => parsed,
-        Err(e) => {
-            errors.push(wrong_item(object, &item).unwrap_or(e));
-            return with_errors(item, errors);
-        }
+    let args = args::parse(args, object == Object::Semaphore, &mut errors);
+    // Only structs, enums and unions are read; anything else is named by
+    // its keyword in the error.
+    let Some(parsed) = item::parse(item.clone()) else {
+        errors.push(wrong_item(object, &item));
+        let mut out = item;
+        out.extend(errors.to_compile_errors());
+        return out;
     };
     let checked = valid::check(&args, object, &mut errors);
     let target = target(object, &parsed, &mut errors);
-    match (errors.into_error(), checked, target) {
-        (None, Some(checked), target) => {
-            let items = generate(object, &target, &checked, true);
-            quote!(#item #items)
+    let mut out = item;
+    match checked {
+        Some(checked) if errors.is_empty() => {
+            out.extend(generate(object, &target, &checked, true));
         }
-        (error, _, target) => {
+        _ => {
             // Stub accessors with placeholder values keep the uses of the
             // type compiling, so the user sees only the real mistake.
             let placeholder = Checked {
@@ -52,20 +46,14 @@ pub(crate) fn attribute(object: Object, args: TokenStream, item: TokenStream) ->
                 initial: 1,
                 mode: 0o600,
             };
-            let stubs = generate(object, &target, &placeholder, false);
-            let error = error.map(|e| e.to_compile_error());
-            quote!(#item #stubs #error)
+            out.extend(generate(object, &target, &placeholder, false));
+            out.extend(errors.to_compile_errors());
         }
     }
+    out
 }
 
-fn with_errors(mut item: TokenStream, errors: Errors) -> TokenStream {
-    item.extend(errors.into_error().map(|e| e.to_compile_error()));
-    item
-}
-
-/// Checks that the item is a struct of the right shape without generics;
-/// returns what the impls need even when it is not, so stubs can be emitted.
+/// What the attribute goes on, for the messages.
 fn expected(object: Object) -> &'static str {
     match object {
         Object::Semaphore => "`#[named_semaphore]` goes on a unit struct such as `struct DbLock;`",
@@ -79,20 +67,23 @@ fn expected(object: Object) -> &'static str {
     }
 }
 
-fn target(object: Object, item: &DeriveInput, errors: &mut Errors) -> Target {
+/// Checks that the item is a struct of the right shape without generics;
+/// returns what the impls need even when it is not, so stubs can be emitted.
+fn target(object: Object, item: &Item, errors: &mut Errors) -> Target {
     let expected = expected(object);
     let mut shm_safe = false;
-    let (ident, vis, generics) = (&item.ident, &item.vis, &item.generics);
-    let unit = match &item.data {
-        Data::Struct(s) => {
-            let unit = matches!(s.fields, Fields::Unit);
-            if !unit && object == Object::Semaphore {
-                errors.push(syn::Error::new_spanned(
-                    &s.fields,
+    let unit = match item.kind {
+        Kind::Struct => {
+            let unit = matches!(item.body, Body::Unit);
+            if let (Body::Named(fields) | Body::Tuple(fields), Object::Semaphore) =
+                (&item.body, object)
+            {
+                errors.push(Error::new(
+                    fields.span(),
                     format!("{expected}; remove the fields"),
                 ));
             }
-            shm_safe = derives_shm_safe(&item.attrs);
+            shm_safe = derives_shm_safe(item);
             let needs_derive = match object {
                 Object::Semaphore => false,
                 Object::Mutex => !unit,
@@ -104,8 +95,8 @@ fn target(object: Object, item: &DeriveInput, errors: &mut Errors) -> Target {
                 } else {
                     "a named shared-memory object holds the struct in shared memory"
                 };
-                errors.push(syn::Error::new_spanned(
-                    ident,
+                errors.push(Error::new(
+                    item.ident.span(),
                     format!(
                         "add `#[derive(ipc::ShmSafe)]` and `#[repr(C)]` below the attribute: {why}"
                     ),
@@ -113,24 +104,24 @@ fn target(object: Object, item: &DeriveInput, errors: &mut Errors) -> Target {
             }
             unit
         }
-        Data::Enum(e) => {
-            errors.push(syn::Error::new_spanned(
-                e.enum_token,
-                format!("{expected}, not an enum"),
-            ));
+        Kind::Enum => {
+            errors.push(Error::new(item.keyword, format!("{expected}, not an enum")));
             false
         }
-        Data::Union(u) => {
-            errors.push(syn::Error::new_spanned(
-                u.union_token,
-                format!("{expected}, not a union"),
-            ));
+        Kind::Union => {
+            errors.push(Error::new(item.keyword, format!("{expected}, not a union")));
             false
         }
     };
-    if !generics.params.is_empty() || generics.where_clause.is_some() {
-        errors.push(syn::Error::new_spanned(
-            generics,
+    let generics = &item.generics;
+    if generics.has_params() || !generics.where_clause.is_empty() {
+        let tokens = if generics.has_params() {
+            &generics.tokens
+        } else {
+            &generics.where_clause
+        };
+        errors.push(Error::spanned(
+            tokens,
             format!(
                 "a named {} is one object, so its struct takes no generics; remove them",
                 object.noun()
@@ -138,8 +129,8 @@ fn target(object: Object, item: &DeriveInput, errors: &mut Errors) -> Target {
         ));
     }
     Target {
-        ident: ident.clone(),
-        vis: vis.clone(),
+        ident: item.ident.clone(),
+        vis: stream(&item.vis),
         generics: generics.clone(),
         unit,
         shm_safe,
@@ -147,12 +138,18 @@ fn target(object: Object, item: &DeriveInput, errors: &mut Errors) -> Target {
 }
 
 /// `0o600`, as the user writes it (rustdoc shows a const's literal as is).
-fn octal(mode: u32) -> syn::LitInt {
-    syn::LitInt::new(&format!("{mode:#o}"), proc_macro2::Span::call_site())
+fn octal(mode: u32) -> TokenStream {
+    format!("{mode:#o}")
+        .parse::<Literal>()
+        .map_or_else(|_| u32_suffixed(mode), |l| TokenTree::Literal(l).into())
+}
+
+fn ident(target: &Target) -> TokenStream {
+    TokenTree::Ident(target.ident.clone()).into()
 }
 
 fn generate(object: Object, target: &Target, checked: &Checked, checks: bool) -> TokenStream {
-    if object != Object::Semaphore && !target.generics.params.is_empty() {
+    if object != Object::Semaphore && target.generics.has_params() {
         // Refused above; statics cannot be generic, so no stubs either.
         return TokenStream::new();
     }
@@ -163,28 +160,27 @@ fn generate(object: Object, target: &Target, checked: &Checked, checks: bool) ->
     }
 }
 
-/// Whether `#[derive(..)]` among `attrs` lists `ShmSafe` (any path ending so).
-fn derives_shm_safe(attrs: &[syn::Attribute]) -> bool {
-    attrs
+/// Whether `#[derive(..)]` on the item lists `ShmSafe` (any path ending so).
+fn derives_shm_safe(item: &Item) -> bool {
+    item.attrs
         .iter()
-        .filter(|a| a.path().is_ident("derive"))
-        .any(|a| {
-            let mut found = false;
-            let _ = a.parse_nested_meta(|meta| {
-                found |= meta
-                    .path
-                    .segments
-                    .last()
-                    .is_some_and(|s| s.ident == "ShmSafe");
-                Ok(())
-            });
-            found
+        .filter_map(|a| a.list("derive"))
+        .any(|list| {
+            crate::tokens::split_commas(&list).iter().any(|path| {
+                path.iter()
+                    .rev()
+                    .find_map(|t| match t {
+                        TokenTree::Ident(i) => Some(i.to_string() == "ShmSafe"),
+                        _ => None,
+                    })
+                    .unwrap_or(false)
+            })
         })
 }
 
 /// For an item that is not a struct, enum or union: the error, spanned on
 /// its keyword, naming what it is.
-fn wrong_item(object: Object, item: &TokenStream) -> Option<syn::Error> {
+fn wrong_item(object: Object, item: &TokenStream) -> Error {
     let mut tokens = item.clone().into_iter().peekable();
     while let Some(token) = tokens.next() {
         match &token {
@@ -193,17 +189,17 @@ fn wrong_item(object: Object, item: &TokenStream) -> Option<syn::Error> {
                 tokens.next();
             }
             // `pub(crate)`: the group after `pub`.
-            TokenTree::Ident(i) if i == "pub" => {
+            TokenTree::Ident(i) if i.to_string() == "pub" => {
                 if let Some(TokenTree::Group(_)) = tokens.peek() {
                     tokens.next();
                 }
             }
             TokenTree::Ident(i) => {
                 let keyword = i.to_string();
+                let next_is_fn =
+                    matches!(tokens.peek(), Some(TokenTree::Ident(n)) if n.to_string() == "fn");
                 let what = match keyword.as_str() {
-                    "const" if matches!(tokens.peek(), Some(TokenTree::Ident(n)) if n == "fn") => {
-                        "a function"
-                    }
+                    "const" if next_is_fn => "a function",
                     "fn" | "async" | "unsafe" | "extern" => "a function",
                     "trait" => "a trait",
                     "impl" => "an impl block",
@@ -215,36 +211,27 @@ fn wrong_item(object: Object, item: &TokenStream) -> Option<syn::Error> {
                     "macro_rules" => "a macro",
                     _ => "this item",
                 };
-                return Some(syn::Error::new(
-                    i.span(),
-                    format!("{}, not {what}", expected(object)),
-                ));
+                return Error::new(i.span(), format!("{}, not {what}", expected(object)));
             }
-            _ => return None,
+            _ => break,
         }
     }
-    None
+    Error::new(
+        proc_macro::Span::call_site(),
+        format!("{}, not this item", expected(object)),
+    )
 }
 
 /// The constants, accessors and trait impl. `checks` adds the compile-time
 /// assertions that run ipc's own const rules on the literal values.
-// One quote! of the generated impl, which reads best whole.
+// One template of the generated impl, which reads best whole.
 #[allow(clippy::too_many_lines)]
 fn generate_semaphore(target: &Target, checked: &Checked, checks: bool) -> TokenStream {
-    let Target {
-        ident,
-        vis,
-        generics,
-        unit,
-        ..
-    } = target;
     let Checked {
         name,
         initial,
         mode,
     } = checked;
-    let mode_lit = octal(*mode);
-    let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
     let doc_name = format!(" The name of this semaphore, `{name}`.");
     let doc_mode = format!(
         " The permission bits the semaphore gets when this process creates it: `{mode:#o}`."
@@ -254,23 +241,41 @@ fn generate_semaphore(target: &Target, checked: &Checked, checks: bool) -> Token
          {initial} and mode {mode:#o} if it does not exist — and returns the \
          handle cached for the whole process."
     );
-    let asserts = checks.then(|| {
-        let construct = unit.then(|| quote!(let _ = #ident;));
-        quote! {
-            const _: () = {
-                ::core::assert!(
-                    ::ipc::__private::is_semaphore_name(#name),
-                    "the semaphore name breaks a rule of ipc::name::check",
-                );
-                ::core::assert!(
-                    #initial <= ::ipc::consts::SEMAPHORE_VALUE_MAX,
-                    "`initial` exceeds SEMAPHORE_VALUE_MAX on this platform",
-                );
-                #construct
-            };
-        }
-    });
-    quote! {
+    let ident = ident(target);
+    let name = string(name);
+    let initial = u32_suffixed(*initial);
+    let asserts = if checks {
+        let construct = if target.unit {
+            fill("let _ = #ident;", &[("ident", &ident)])
+        } else {
+            TokenStream::new()
+        };
+        fill(
+            r#"
+        const _: () = {
+            ::core::assert!(
+                ::ipc::__private::is_semaphore_name(#name),
+                "the semaphore name breaks a rule of ipc::name::check",
+            );
+            ::core::assert!(
+                #initial <= ::ipc::consts::SEMAPHORE_VALUE_MAX,
+                "`initial` exceeds SEMAPHORE_VALUE_MAX on this platform",
+            );
+            #construct
+        };
+
+        "#,
+            &[
+                ("name", &name),
+                ("initial", &initial),
+                ("construct", &construct),
+            ],
+        )
+    } else {
+        TokenStream::new()
+    };
+    fill(
+        r"
         #[allow(dead_code)]
         impl #impl_generics #ident #ty_generics #where_clause {
             #[doc = #doc_name]
@@ -389,27 +394,50 @@ fn generate_semaphore(target: &Target, checked: &Checked, checks: bool) -> Token
         }
 
         #asserts
-    }
+
+        ",
+        &[
+            ("impl_generics", &target.generics.impl_generics()),
+            ("ident", &ident),
+            ("ty_generics", &target.generics.ty_generics()),
+            ("where_clause", &target.generics.where_clause()),
+            ("doc_name", &string(&doc_name)),
+            ("vis", &target.vis),
+            ("name", &name),
+            ("initial", &initial),
+            ("doc_mode", &string(&doc_mode)),
+            ("mode_lit", &octal(*mode)),
+            ("doc_semaphore", &string(&doc_semaphore)),
+            ("mode", &u32_suffixed(*mode)),
+            ("asserts", &asserts),
+        ],
+    )
 }
 
 /// The `NAME`/`MODE` constants and the compile-time check of the name, for
 /// the objects that live in shared memory.
 fn shm_consts(target: &Target, checked: &Checked, checks: bool, noun: &str) -> TokenStream {
-    let Target { ident, vis, .. } = target;
     let Checked { name, mode, .. } = checked;
-    let mode_lit = octal(*mode);
     let doc_name = format!(" The name of this {noun}, `{name}`.");
     let doc_mode =
         format!(" The permission bits the {noun} gets when this process creates it: `{mode:#o}`.");
-    let asserts = checks.then(|| {
-        quote! {
-            const _: () = ::core::assert!(
-                ::ipc::__private::is_shared_memory_name(#name),
-                "the name breaks a rule of ipc::name::check",
-            );
-        }
-    });
-    quote! {
+    let name = string(name);
+    let asserts = if checks {
+        fill(
+            r#"
+        const _: () = ::core::assert!(
+            ::ipc::__private::is_shared_memory_name(#name),
+            "the name breaks a rule of ipc::name::check",
+        );
+
+        "#,
+            &[("name", &name)],
+        )
+    } else {
+        TokenStream::new()
+    };
+    fill(
+        r"
         #[allow(dead_code)]
         impl #ident {
             #[doc = #doc_name]
@@ -418,29 +446,63 @@ fn shm_consts(target: &Target, checked: &Checked, checks: bool, noun: &str) -> T
             #vis const MODE: u32 = #mode_lit;
         }
         #asserts
-    }
+
+        ",
+        &[
+            ("ident", &ident(target)),
+            ("doc_name", &string(&doc_name)),
+            ("vis", &target.vis),
+            ("name", &name),
+            ("doc_mode", &string(&doc_mode)),
+            ("mode_lit", &octal(*mode)),
+            ("asserts", &asserts),
+        ],
+    )
+}
+
+/// The bound checked on the struct's name, so a struct that is not
+/// ShmSafe gets one error that points at it.
+fn assert_shm_safe(target: &Target) -> TokenStream {
+    respan(
+        fill(
+            r"
+        
+                const _: fn() = || {
+                    fn shm_safe<T: ::ipc::ShmSafe>() {}
+                    shm_safe::<#ident>();
+                };
+
+        ",
+            &[("ident", &ident(target))],
+        ),
+        target.ident.span(),
+    )
 }
 
 /// `#[named_shared_memory]`: `shared()` and `unlink()`.
 fn generate_shared(target: &Target, checked: &Checked, checks: bool) -> TokenStream {
     let consts = shm_consts(target, checked, checks, "shared-memory object");
-    let Target { ident, vis, .. } = target;
+    let ident = ident(target);
     if !checks || !target.shm_safe {
         // Stubs that need no bound: the real error is reported elsewhere.
-        return quote! {
-            #consts
-            #[allow(dead_code, clippy::unreachable)]
-            impl #ident {
-                #[inline]
-                #vis fn shared() -> ::ipc::Result<&'static Self> {
-                    ::core::unreachable!()
-                }
-                #[inline]
-                #vis fn unlink() -> ::ipc::Result<()> {
-                    ::core::unreachable!()
-                }
+        return fill(
+            r"
+        #consts
+        #[allow(dead_code, clippy::unreachable)]
+        impl #ident {
+            #[inline]
+            #vis fn shared() -> ::ipc::Result<&'static Self> {
+                ::core::unreachable!()
             }
-        };
+            #[inline]
+            #vis fn unlink() -> ::ipc::Result<()> {
+                ::core::unreachable!()
+            }
+        }
+
+        ",
+            &[("consts", &consts), ("ident", &ident), ("vis", &target.vis)],
+        );
     }
     let Checked { name, mode, .. } = checked;
     let doc_shared = format!(
@@ -448,15 +510,8 @@ fn generate_shared(target: &Target, checked: &Checked, checks: bool) -> TokenStr
          zeros, with mode {mode:#o} if it does not exist — and returns the value \
          mapped for the whole process."
     );
-    // The bound is checked here, on the struct's name, so a struct that is
-    // not ShmSafe gets one error that points at it.
-    let assert_shm_safe = quote_spanned! {ident.span()=>
-        const _: fn() = || {
-            fn shm_safe<T: ::ipc::ShmSafe>() {}
-            shm_safe::<#ident>();
-        };
-    };
-    quote! {
+    fill(
+        r"
         #consts
         #[allow(dead_code)]
         impl #ident {
@@ -485,43 +540,44 @@ fn generate_shared(target: &Target, checked: &Checked, checks: bool) -> TokenStr
             }
         }
         #assert_shm_safe
-    }
+
+        ",
+        &[
+            ("consts", &consts),
+            ("ident", &ident),
+            ("doc_shared", &string(&doc_shared)),
+            ("vis", &target.vis),
+            ("assert_shm_safe", &assert_shm_safe(target)),
+        ],
+    )
 }
 
 /// `#[named_mutex]`: `mutex()`, the lock methods, `unlink()`, and the impl
 /// that makes `critical!` work.
 fn generate_mutex(target: &Target, checked: &Checked, checks: bool) -> TokenStream {
     let consts = shm_consts(target, checked, checks, "mutex");
-    let Target {
-        ident,
-        vis,
-        unit,
-        shm_safe,
-        ..
-    } = target;
+    let ident = ident(target);
     let Checked { name, mode, .. } = checked;
     // Without a ShmSafe derive (an error reported already), the stubs
     // protect no data, so they raise no error of their own.
-    let with_data = !*unit && *shm_safe;
+    let with_data = !target.unit && target.shm_safe;
     let data = if with_data {
-        quote!(#ident)
+        ident.clone()
     } else {
-        quote!(())
+        fill("()", &[])
     };
     let doc_mutex = format!(
         " Opens the crash-safe mutex `{name}` on first use — creating it, its data \
          all zeros, with mode {mode:#o} if it does not exist — and returns the \
          handle cached for the whole process."
     );
-    let assert_shm_safe = with_data.then(|| {
-        quote_spanned! {ident.span()=>
-            const _: fn() = || {
-                fn shm_safe<T: ::ipc::ShmSafe>() {}
-                shm_safe::<#ident>();
-            };
-        }
-    });
-    quote! {
+    let assert_shm_safe = if with_data {
+        assert_shm_safe(target)
+    } else {
+        TokenStream::new()
+    };
+    fill(
+        r"
         #consts
         #[allow(dead_code)]
         impl #ident {
@@ -603,5 +659,15 @@ fn generate_mutex(target: &Target, checked: &Checked, checks: bool) -> TokenStre
             }
         }
         #assert_shm_safe
-    }
+
+        ",
+        &[
+            ("consts", &consts),
+            ("ident", &ident),
+            ("doc_mutex", &string(&doc_mutex)),
+            ("vis", &target.vis),
+            ("data", &data),
+            ("assert_shm_safe", &assert_shm_safe),
+        ],
+    )
 }

@@ -9,11 +9,14 @@ use proc_macro::TokenStream;
 mod args;
 mod derive;
 mod expand;
+mod item;
+mod lit;
 // The name rules are ipc's own source file (src/name.rs is a symbolic link
 // to it, which `cargo package` turns into a copy), so that the compile-time
 // checks and the runtime checks cannot drift apart.
 #[allow(dead_code, unreachable_pub)]
 mod name;
+mod tokens;
 mod valid;
 
 /// Declares a named semaphore on a unit struct:
@@ -43,7 +46,7 @@ mod valid;
 /// ```
 #[proc_macro_attribute]
 pub fn named_semaphore(args: TokenStream, item: TokenStream) -> TokenStream {
-    expand::attribute(valid::Object::Semaphore, args.into(), item.into()).into()
+    expand::attribute(valid::Object::Semaphore, args, item)
 }
 
 /// Declares a crash-safe named mutex: `#[named_mutex(name = "/app.db", mode = 0o600)]`
@@ -71,7 +74,7 @@ pub fn named_semaphore(args: TokenStream, item: TokenStream) -> TokenStream {
 /// ```
 #[proc_macro_attribute]
 pub fn named_mutex(args: TokenStream, item: TokenStream) -> TokenStream {
-    expand::attribute(valid::Object::Mutex, args.into(), item.into()).into()
+    expand::attribute(valid::Object::Mutex, args, item)
 }
 
 /// Declares typed shared memory: `#[named_shared_memory(name = "/app.stats", mode = 0o600)]`
@@ -102,7 +105,7 @@ pub fn named_mutex(args: TokenStream, item: TokenStream) -> TokenStream {
 /// ```
 #[proc_macro_attribute]
 pub fn named_shared_memory(args: TokenStream, item: TokenStream) -> TokenStream {
-    expand::attribute(valid::Object::SharedMemory, args.into(), item.into()).into()
+    expand::attribute(valid::Object::SharedMemory, args, item)
 }
 
 /// `#[derive(ShmSafe)]`: implements `ipc::ShmSafe` for a `#[repr(C)]` or
@@ -122,5 +125,5 @@ pub fn named_shared_memory(args: TokenStream, item: TokenStream) -> TokenStream 
 /// ```
 #[proc_macro_derive(ShmSafe)]
 pub fn derive_shm_safe(input: TokenStream) -> TokenStream {
-    derive::shm_safe(input.into()).into()
+    derive::shm_safe(input)
 }

@@ -1,10 +1,10 @@
-//! The rules for the arguments, as `syn::Error`s spanned on the offending
-//! token, each message stating the fix.
+//! The rules for the arguments: each check returns the value, or the
+//! message (stating the fix) that the caller reports on the literal.
 
-use syn::{Lit, LitInt, LitStr};
-
-use crate::args::{Args, Errors};
+use crate::args::{Args, Value};
+use crate::lit::{Int, Lit};
 use crate::name::{self, Kind, NameError};
+use crate::tokens::{Error, Errors};
 
 /// `SEMAPHORE_VALUE_MAX` on Linux and the BSDs; ipc also checks the
 /// target's own value in the generated code.
@@ -50,21 +50,21 @@ pub(crate) fn check(args: &Args, object: Object, errors: &mut Errors) -> Option<
         // `name` written without a usable value was reported by the parser.
         None if args.name_given => None,
         None => {
-            errors.push(syn::Error::new(
-                proc_macro2::Span::call_site(),
+            errors.push(Error::new(
+                proc_macro::Span::call_site(),
                 "missing argument `name`; add `name = \"/your.name\"`",
             ));
             None
         }
-        Some(lit) => record(errors, name_value(lit, object)),
+        Some(value) => record(errors, value, |lit| name_value(lit, object)),
     };
     let initial = match &args.initial {
         None => Some(1),
-        Some(lit) => record(errors, initial_value(lit)),
+        Some(value) => record(errors, value, initial_value),
     };
     let mode = match &args.mode {
         None => Some(0o600),
-        Some(lit) => record(errors, mode_value(lit)),
+        Some(value) => record(errors, value, mode_value),
     };
     Some(Checked {
         name: name?,
@@ -73,27 +73,24 @@ pub(crate) fn check(args: &Args, object: Object, errors: &mut Errors) -> Option<
     })
 }
 
-fn record<T>(errors: &mut Errors, result: syn::Result<T>) -> Option<T> {
-    result.map_err(|e| errors.push(e)).ok()
+fn record<T>(
+    errors: &mut Errors,
+    value: &Value,
+    check: impl FnOnce(&Lit) -> Result<T, String>,
+) -> Option<T> {
+    check(&value.lit)
+        .map_err(|message| errors.push(Error::new(value.span, message)))
+        .ok()
 }
 
 /// A string literal that is a valid name for `object`.
-pub(crate) fn name_value(lit: &Lit, object: Object) -> syn::Result<String> {
-    let Lit::Str(s) = lit else {
-        return Err(syn::Error::new(
-            lit.span(),
-            "`name` must be a string literal such as \"/app.lock\"",
-        ));
+pub(crate) fn name_value(lit: &Lit, object: Object) -> Result<String, String> {
+    let Lit::Str(value) = lit else {
+        return Err("`name` must be a string literal such as \"/app.lock\"".to_owned());
     };
-    check_name(s, object)?;
-    Ok(s.value())
-}
-
-fn check_name(lit: &LitStr, object: Object) -> syn::Result<()> {
-    let value = lit.value();
-    match name::check(&value, object.kind()) {
-        Ok(()) => Ok(()),
-        Err(e) => Err(syn::Error::new(lit.span(), name_message(&value, e, object))),
+    match name::check(value, object.kind()) {
+        Ok(()) => Ok(value.clone()),
+        Err(e) => Err(name_message(value, e, object)),
     }
 }
 
@@ -113,67 +110,53 @@ pub(crate) fn name_message(value: &str, e: NameError, object: Object) -> String 
     format!("{} {e}; {fix}", object.noun())
 }
 
-fn integer<'a>(lit: &'a Lit, key: &str, example: &str) -> syn::Result<&'a LitInt> {
+fn integer<'a>(lit: &'a Lit, key: &str, example: &str) -> Result<&'a Int, String> {
     let Lit::Int(int) = lit else {
-        return Err(syn::Error::new(
-            lit.span(),
-            format!("`{key}` must be an integer literal such as `{example}`"),
+        return Err(format!(
+            "`{key}` must be an integer literal such as `{example}`"
         ));
     };
-    if !matches!(int.suffix(), "" | "u32") {
-        return Err(syn::Error::new(
-            int.span(),
-            format!("`{key}` is a u32: drop the `{}` suffix", int.suffix()),
+    if !matches!(int.suffix.as_str(), "" | "u32") {
+        return Err(format!(
+            "`{key}` is a u32: drop the `{}` suffix",
+            int.suffix
         ));
     }
     Ok(int)
 }
 
 /// A u32 literal at most SEMAPHORE_VALUE_MAX.
-pub(crate) fn initial_value(lit: &Lit) -> syn::Result<u32> {
+pub(crate) fn initial_value(lit: &Lit) -> Result<u32, String> {
     let int = integer(lit, "initial", "1")?;
-    let too_big = || {
-        syn::Error::new(
-            int.span(),
-            format!(
-                "`initial` is {}, above SEMAPHORE_VALUE_MAX ({SEMAPHORE_VALUE_MAX}); use a smaller value",
-                int.base10_digits()
-            ),
-        )
-    };
-    let value: u64 = int.base10_parse().map_err(|_| too_big())?;
-    match u32::try_from(value) {
-        Ok(v) if v <= SEMAPHORE_VALUE_MAX => Ok(v),
-        _ => Err(too_big()),
+    match int.value().and_then(|v| u32::try_from(v).ok()) {
+        Some(v) if v <= SEMAPHORE_VALUE_MAX => Ok(v),
+        _ => Err(format!(
+            "`initial` is {}, above SEMAPHORE_VALUE_MAX ({SEMAPHORE_VALUE_MAX}); use a smaller value",
+            int.base10_digits()
+        )),
     }
 }
 
 /// An octal literal at most 0o777.
-pub(crate) fn mode_value(lit: &Lit) -> syn::Result<u32> {
+pub(crate) fn mode_value(lit: &Lit) -> Result<u32, String> {
     let int = integer(lit, "mode", "0o600")?;
-    let text = int.token().to_string();
-    let value: u64 = int
-        .base10_parse()
-        .map_err(|_| syn::Error::new(int.span(), "`mode` is out of range; at most 0o777"))?;
-    if !text.starts_with("0o") {
-        let base = if text.starts_with("0x") {
-            "hexadecimal"
-        } else if text.starts_with("0b") {
-            "binary"
-        } else {
-            "decimal"
+    let text = &int.text;
+    let value = int
+        .value()
+        .ok_or_else(|| "`mode` is out of range; at most 0o777".to_owned())?;
+    if int.base != 8 {
+        let base = match int.base {
+            16 => "hexadecimal",
+            2 => "binary",
+            _ => "decimal",
         };
-        return Err(syn::Error::new(
-            int.span(),
-            format!(
-                "mode must be an octal literal such as `0o600`; `{text}` is {base}, which is {value:#o}"
-            ),
+        return Err(format!(
+            "mode must be an octal literal such as `0o600`; `{text}` is {base}, which is {value:#o}"
         ));
     }
     if value > 0o777 {
-        return Err(syn::Error::new(
-            int.span(),
-            format!("mode {value:#o} is out of range; permission bits go up to 0o777"),
+        return Err(format!(
+            "mode {value:#o} is out of range; permission bits go up to 0o777"
         ));
     }
     Ok(value as u32)
@@ -182,14 +165,14 @@ pub(crate) fn mode_value(lit: &Lit) -> syn::Result<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proc_macro2::Span;
+    use crate::lit::classify;
 
     fn str_lit(s: &str) -> Lit {
-        Lit::Str(LitStr::new(s, Span::call_site()))
+        Lit::Str(s.to_owned())
     }
 
     fn int_lit(s: &str) -> Lit {
-        Lit::Int(LitInt::new(s, Span::call_site()))
+        classify(s)
     }
 
     /// The macro's rules and the runtime's (`ipc::name::check`) agree on the
@@ -221,7 +204,7 @@ mod tests {
             let compile = name_value(&str_lit(name), Object::Semaphore);
             assert_eq!(runtime.is_ok(), compile.is_ok(), "{name:?}");
             if let (Err(rt), Err(ct)) = (runtime, compile) {
-                let msg = ct.to_string();
+                let msg = ct;
                 assert!(msg.starts_with(&format!("semaphore {rt}")), "{msg}");
             }
         }
@@ -239,7 +222,7 @@ mod tests {
             proptest::prop_assert_eq!(runtime.is_ok(), compile.is_ok());
             if let (Err(rt), Err(ct)) = (runtime, compile) {
                 let want = format!("semaphore {rt}");
-                proptest::prop_assert!(ct.to_string().starts_with(&want));
+                proptest::prop_assert!(ct.starts_with(&want));
             }
         }
     }
@@ -249,18 +232,18 @@ mod tests {
         assert_eq!(mode_value(&int_lit("0o600")).unwrap(), 0o600);
         assert_eq!(mode_value(&int_lit("0o777u32")).unwrap(), 0o777);
         assert_eq!(mode_value(&int_lit("0o0")).unwrap(), 0);
-        let e = mode_value(&int_lit("600")).unwrap_err().to_string();
+        let e = mode_value(&int_lit("600")).unwrap_err();
         assert_eq!(
             e,
             "mode must be an octal literal such as `0o600`; `600` is decimal, which is 0o1130"
         );
-        let e = mode_value(&int_lit("0o1777")).unwrap_err().to_string();
+        let e = mode_value(&int_lit("0o1777")).unwrap_err();
         assert!(e.contains("0o777"), "{e}");
-        let e = mode_value(&int_lit("0x1ff")).unwrap_err().to_string();
+        let e = mode_value(&int_lit("0x1ff")).unwrap_err();
         assert!(e.contains("octal"), "{e}");
-        let e = mode_value(&str_lit("0o600")).unwrap_err().to_string();
+        let e = mode_value(&str_lit("0o600")).unwrap_err();
         assert!(e.contains("integer literal"), "{e}");
-        let e = mode_value(&int_lit("0o600u8")).unwrap_err().to_string();
+        let e = mode_value(&int_lit("0o600u8")).unwrap_err();
         assert!(e.contains("suffix"), "{e}");
     }
 
@@ -272,10 +255,10 @@ mod tests {
             i32::MAX as u32
         );
         for bad in ["2147483648", "4294967296", "99999999999999999999999"] {
-            let e = initial_value(&int_lit(bad)).unwrap_err().to_string();
+            let e = initial_value(&int_lit(bad)).unwrap_err();
             assert!(e.contains("SEMAPHORE_VALUE_MAX"), "{e}");
         }
-        let e = initial_value(&str_lit("1")).unwrap_err().to_string();
+        let e = initial_value(&str_lit("1")).unwrap_err();
         assert!(e.contains("integer literal"), "{e}");
         assert_eq!(SEMAPHORE_VALUE_MAX, 2_147_483_647);
     }

@@ -46,7 +46,7 @@
 //!
 //! The runtime lives in the `named-ipc-core` package and the attributes in
 //! `named-ipc-macros`; this crate re-exports both, so a clean build compiles
-//! the runtime while `syn` compiles. Depend on this one.
+//! the runtime while the macros compile. Depend on this one.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[doc(inline)]
