@@ -1,7 +1,7 @@
 //! Parses the attribute's arguments into spanned literals, collecting every
 //! error instead of stopping at the first.
 
-use proc_macro::{Delimiter, Span, TokenStream, TokenTree};
+use proc_macro::{Delimiter, Spacing, Span, TokenStream, TokenTree};
 
 use crate::lit::{self, Lit};
 use crate::tokens::{Error, Errors, is_punct, unwrap_invisible};
@@ -35,12 +35,9 @@ pub(crate) fn parse(tokens: TokenStream, with_initial: bool, errors: &mut Errors
         "`name` or `mode`"
     };
     let tokens: Vec<TokenTree> = tokens.into_iter().collect();
-    for argument in split_arguments(&tokens) {
+    for argument in split_arguments(&tokens, errors) {
         // The key: `ident` or a path `a::b`, up to `=` or anything else.
-        let key_len = argument
-            .iter()
-            .position(|t| !(matches!(t, TokenTree::Ident(_)) || is_punct(t, ':')))
-            .unwrap_or(argument.len());
+        let key_len = path_len(argument);
         let key_tokens = &argument[..key_len];
         if key_tokens.is_empty() {
             errors.push(Error::spanned(
@@ -90,9 +87,29 @@ pub(crate) fn parse(tokens: TokenStream, with_initial: bool, errors: &mut Errors
     args
 }
 
+/// How many tokens the path at the start of `tokens` takes: `name`,
+/// `a::b`, `::a` (0 if it does not start with one).
+fn path_len(tokens: &[TokenTree]) -> usize {
+    let separator = |i: usize| {
+        matches!(tokens.get(i), Some(TokenTree::Punct(p)) if p.as_char() == ':' && p.spacing() == Spacing::Joint)
+            && tokens.get(i + 1).is_some_and(|t| is_punct(t, ':'))
+    };
+    let mut i = if separator(0) { 2 } else { 0 };
+    let mut len = 0;
+    while let Some(TokenTree::Ident(_)) = tokens.get(i) {
+        len = i + 1;
+        if !separator(i + 1) {
+            break;
+        }
+        i += 3;
+    }
+    len
+}
+
 /// The arguments, split at the commas between them; a comma inside a
-/// turbofish (`f::<A, B>()`) stays in its argument.
-fn split_arguments(tokens: &[TokenTree]) -> Vec<&[TokenTree]> {
+/// turbofish (`f::<A, B>()`) stays in its argument. An empty argument (two
+/// commas, or a leading one) is an error; a trailing comma is fine.
+fn split_arguments<'a>(tokens: &'a [TokenTree], errors: &mut Errors) -> Vec<&'a [TokenTree]> {
     let mut pieces = Vec::new();
     let mut start = 0;
     let mut turbofish = 0usize;
@@ -104,6 +121,11 @@ fn split_arguments(tokens: &[TokenTree]) -> Vec<&[TokenTree]> {
         } else if is_punct(token, ',') && turbofish == 0 {
             if i > start {
                 pieces.push(&tokens[start..i]);
+            } else {
+                errors.push(Error::new(
+                    token.span(),
+                    "unexpected `,`: separate the arguments with one comma",
+                ));
             }
             start = i + 1;
         }
@@ -136,6 +158,11 @@ fn literal(value: &[TokenTree], key: &str) -> Result<Value, Error> {
         [minus, number] if is_punct(minus, '-') && is_literal(number) => {
             Err(negative(number.span(), key))
         }
+        // `name = "/x" initial = 1`: a literal, then the next argument.
+        [first, TokenTree::Ident(next), ..] if is_literal(first) => Err(Error::new(
+            next.span(),
+            "expected `,`: separate the arguments with commas",
+        )),
         other => Err(Error::spanned(
             other,
             format!("`{key}` must be a literal, not an expression"),

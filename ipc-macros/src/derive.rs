@@ -123,9 +123,24 @@ fn refuse(ty: &[TokenTree]) -> Option<&'static str> {
             "a raw pointer points into one process's memory: it means nothing in another; store \
              an offset or an index instead"
         }
-        TokenTree::Ident(i)
-            if matches!(i.to_string().as_str(), "fn" | "unsafe" | "extern" | "for") =>
-        {
+        // `for<'a> fn(&'a u8)` is a function pointer, `for<'a> Fn(&'a u8)`
+        // (edition 2018, without `dyn`) a trait object.
+        TokenTree::Ident(i) if i.to_string() == "for" => {
+            let mut depth = 0;
+            let after = (1..ty.len())
+                .find(|&k| {
+                    angle_step(&ty, k, &mut depth);
+                    depth == 0
+                })
+                .and_then(|end| ty.get(end + 1));
+            if after.is_some_and(|t| ["fn", "unsafe", "extern"].iter().any(|k| is_ident(t, k))) {
+                "a function pointer is an address in one process: it means nothing in another; \
+                 store a number that says which function"
+            } else {
+                "a trait object holds a vtable pointer of one process; use a concrete type"
+            }
+        }
+        TokenTree::Ident(i) if matches!(i.to_string().as_str(), "fn" | "unsafe" | "extern") => {
             "a function pointer is an address in one process: it means nothing in another; store \
              a number that says which function"
         }

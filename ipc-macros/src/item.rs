@@ -23,16 +23,34 @@ pub(crate) struct Attribute {
 
 impl Attribute {
     /// The tokens in `name(...)`'s parentheses, if this is `#[name(...)]`.
+    ///
+    /// Invisible groups are seen through, at every level: a `macro_rules!`
+    /// macro hands over `#[$m]` with `$m:meta` = `repr(packed)`, or
+    /// `#[derive($p)]` with `$p:path`, inside one.
     pub(crate) fn list(&self, name: &str) -> Option<Vec<TokenTree>> {
-        match self.body.as_slice() {
+        match flatten_invisible(self.body.iter().cloned()).as_slice() {
             [first, TokenTree::Group(g)]
                 if is_ident(first, name) && g.delimiter() == Delimiter::Parenthesis =>
             {
-                Some(g.stream().into_iter().collect())
+                Some(flatten_invisible(g.stream()))
             }
             _ => None,
         }
     }
+}
+
+/// The tokens with every invisible group replaced by its contents.
+fn flatten_invisible(tokens: impl IntoIterator<Item = TokenTree>) -> Vec<TokenTree> {
+    let mut out = Vec::new();
+    for token in tokens {
+        match token {
+            TokenTree::Group(g) if g.delimiter() == Delimiter::None => {
+                out.extend(flatten_invisible(g.stream()));
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// The generic parameters and where clause.
@@ -110,13 +128,15 @@ impl Generics {
     }
 }
 
-/// A `=` that starts a default (not part of `==`, `<=`, `=>` ...).
+/// A `=` that starts a default at angle depth 0 of a parameter. Only a
+/// `>` can be joined to it there: `T: Tr<u8>= u32` lexes as `>=`.
 fn is_default_eq(tokens: &[TokenTree], i: usize) -> bool {
     let TokenTree::Punct(p) = &tokens[i] else {
         return false;
     };
     let joined_before = i > 0
-        && matches!(&tokens[i - 1], TokenTree::Punct(q) if q.spacing() == proc_macro::Spacing::Joint);
+        && matches!(&tokens[i - 1], TokenTree::Punct(q)
+            if q.spacing() == proc_macro::Spacing::Joint && q.as_char() != '>');
     p.as_char() == '=' && p.spacing() == proc_macro::Spacing::Alone && !joined_before
 }
 
@@ -212,8 +232,15 @@ pub(crate) fn parse(tokens: TokenStream) -> Option<Item> {
         rest = &rest[end + 1..];
     }
     // `where` comes before the braces, or after a tuple struct's parentheses.
+    // Braces inside angle brackets (`where T: Tr<{ 1 }>`) are a const
+    // argument, not the body.
     let mut body = Body::Unit;
+    let mut depth = 0;
     for (i, token) in rest.iter().enumerate() {
+        angle_step(rest, i, &mut depth);
+        if depth > 0 {
+            continue;
+        }
         match token {
             TokenTree::Group(g) if g.delimiter() == Delimiter::Brace => {
                 body = match kind {
@@ -248,8 +275,21 @@ pub(crate) fn parse(tokens: TokenStream) -> Option<Item> {
 /// How many tokens the visibility at the start of `tokens` takes: `pub`,
 /// and `(crate)`, `(self)`, `(super)` or `(in path)` after it. In a tuple
 /// field, `pub (u8, u16)` is `pub` and a tuple type.
+///
+/// A `$v:vis` from a `macro_rules!` macro is one invisible group, empty for
+/// the private visibility.
 fn visibility_len(tokens: &[TokenTree], in_tuple: bool) -> usize {
     match tokens {
+        [TokenTree::Group(g), ..] if g.delimiter() == Delimiter::None => {
+            let inner: Vec<TokenTree> = g.stream().into_iter().collect();
+            let is_vis = match inner.as_slice() {
+                [] => true,
+                [first, ..] => {
+                    is_ident(first, "pub") && visibility_len(&inner, false) == inner.len()
+                }
+            };
+            usize::from(is_vis)
+        }
         [first, TokenTree::Group(g), ..]
             if is_ident(first, "pub") && g.delimiter() == Delimiter::Parenthesis =>
         {

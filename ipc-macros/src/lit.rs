@@ -99,9 +99,14 @@ fn unescape(body: &str) -> Option<String> {
                     }
                     out.push(char::from_u32(u32::from_str_radix(&hex, 16).ok()?)?);
                 }
-                // A line continuation: the newline and the whitespace after it.
+                // A line continuation: the newline and the whitespace after
+                // it, which for rustc is only these four (it keeps a
+                // no-break space, with a warning).
                 '\n' | '\r' => {
-                    while chars.peek().is_some_and(|c| c.is_whitespace()) {
+                    while chars
+                        .peek()
+                        .is_some_and(|c| matches!(c, ' ' | '\t' | '\n' | '\r'))
+                    {
                         chars.next();
                     }
                 }
@@ -133,10 +138,12 @@ fn number(text: &str) -> Lit {
         .unwrap_or(rest.len());
     let (digits, suffix) = rest.split_at(end);
     let digits: String = digits.chars().filter(|&c| c != '_').collect();
-    let float = base == 10
-        && (suffix.starts_with(['.', 'e', 'E'])
-            || matches!(suffix, "f32" | "f64" | "f16" | "f128"));
-    if digits.is_empty() || float {
+    // `1.5` and `1e3` are floats; `1f32` stays an integer with a suffix, so
+    // the message can say to drop it. A "suffix" starting with a digit is a
+    // digit outside the base (`0o78`), which rustc reports itself.
+    let float = base == 10 && suffix.starts_with(['.', 'e', 'E']);
+    let bad_digit = suffix.starts_with(|c: char| c.is_ascii_digit());
+    if digits.is_empty() || float || bad_digit {
         return Lit::Other;
     }
     Lit::Int(Int {
@@ -166,7 +173,9 @@ mod tests {
             classify(r#""\n\r\t\\\'\"\x41\u{1F600}\u{4_1}""#),
             Lit::Str("\n\r\t\\'\"A\u{1F600}A".into())
         );
-        assert_eq!(classify("\"/a\\\n    b\""), Lit::Str("/ab".into()));
+        assert_eq!(classify("\"/a\\\n \t\r\n b\""), Lit::Str("/ab".into()));
+        // rustc skips only ASCII whitespace after a line continuation.
+        assert_eq!(classify("\"/a\\\n\u{a0}b\""), Lit::Str("/a\u{a0}b".into()));
         assert_eq!(classify(r#"r"/raw\n""#), Lit::Str(r"/raw\n".into()));
         assert_eq!(
             classify(r###"r##"/a"#b"##"###),
@@ -181,7 +190,8 @@ mod tests {
             "b'x'",
             "1.5",
             "1e3",
-            "2f32",
+            "0o78",
+            "0b12",
         ] {
             assert_eq!(classify(other), Lit::Other, "{other}");
         }
@@ -197,6 +207,7 @@ mod tests {
         assert_eq!(int("0x1_ff").value(), Some(0x1ff));
         assert_eq!(int("0b101").value(), Some(5));
         assert_eq!(int("1u8").suffix, "u8");
+        assert_eq!(int("1f32").suffix, "f32");
         assert_eq!(int("0xffu8").suffix, "u8");
         assert_eq!(int("0x1f32").value(), Some(0x1f32));
         assert_eq!(int("1_000").value(), Some(1000));
