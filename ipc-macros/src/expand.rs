@@ -188,6 +188,8 @@ fn wrong_item(object: Object, item: &TokenStream) -> Error {
             TokenTree::Punct(p) if p.as_char() == '#' => {
                 tokens.next();
             }
+            // A `$v:vis` from a macro_rules! macro.
+            TokenTree::Group(g) if g.delimiter() == proc_macro::Delimiter::None => {}
             // `pub(crate)`: the group after `pub`.
             TokenTree::Ident(i) if i.to_string() == "pub" => {
                 if let Some(TokenTree::Group(_)) = tokens.peek() {
