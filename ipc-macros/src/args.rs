@@ -1,10 +1,10 @@
 //! Parses the attribute's arguments into spanned literals, collecting every
 //! error instead of stopping at the first.
 
-use proc_macro::{Delimiter, Spacing, Span, TokenStream, TokenTree};
+use proc_macro::{Spacing, Span, TokenStream, TokenTree};
 
 use crate::lit::{self, Lit};
-use crate::tokens::{Error, Errors, is_punct, unwrap_invisible};
+use crate::tokens::{Error, Errors, flatten_invisible, is_punct};
 
 /// A literal argument and where it was written.
 pub(crate) struct Value {
@@ -139,7 +139,7 @@ fn split_arguments<'a>(tokens: &'a [TokenTree], errors: &mut Errors) -> Vec<&'a 
 /// `value` as a literal, or an error on it: negative numbers and
 /// expressions are refused with the fix.
 fn literal(value: &[TokenTree], key: &str) -> Result<Value, Error> {
-    let value = unwrap_invisible(value);
+    let value = flatten_invisible(value.iter().cloned());
     match value.as_slice() {
         [TokenTree::Literal(l)] => {
             let text = l.to_string();
@@ -155,11 +155,11 @@ fn literal(value: &[TokenTree], key: &str) -> Result<Value, Error> {
             lit: Lit::Other,
             span: i.span(),
         }),
-        [minus, number] if is_punct(minus, '-') && is_literal(number) => {
+        [minus, number @ TokenTree::Literal(_)] if is_punct(minus, '-') => {
             Err(negative(number.span(), key))
         }
         // `name = "/x" initial = 1`: a literal, then the next argument.
-        [first, TokenTree::Ident(next), ..] if is_literal(first) => Err(Error::new(
+        [TokenTree::Literal(_), TokenTree::Ident(next), ..] => Err(Error::new(
             next.span(),
             "expected `,`: separate the arguments with commas",
         )),
@@ -167,17 +167,6 @@ fn literal(value: &[TokenTree], key: &str) -> Result<Value, Error> {
             other,
             format!("`{key}` must be a literal, not an expression"),
         )),
-    }
-}
-
-fn is_literal(token: &TokenTree) -> bool {
-    match token {
-        TokenTree::Literal(_) => true,
-        TokenTree::Group(g) if g.delimiter() == Delimiter::None => {
-            let inner: Vec<TokenTree> = g.stream().into_iter().collect();
-            matches!(inner.as_slice(), [t] if is_literal(t))
-        }
-        _ => false,
     }
 }
 

@@ -5,8 +5,8 @@ use proc_macro::{Delimiter, Span, TokenStream, TokenTree};
 
 use crate::item::{self, Field, Item, Kind};
 use crate::tokens::{
-    Error, Errors, angle_step, fill, is_ident, is_punct, respan, split_commas, stream, string,
-    unwrap_invisible,
+    Error, Errors, angle_step, fill, flatten_invisible, is_ident, is_punct, respan, split_commas,
+    stream, string,
 };
 
 pub(crate) fn shm_safe(input: TokenStream) -> TokenStream {
@@ -60,6 +60,8 @@ pub(crate) fn shm_safe(input: TokenStream) -> TokenStream {
         if has_pointer {
             return error;
         }
+        // No SAFETY argument is needed for this impl: it is only ever emitted
+        // beside a compile_error!, so no program containing it compiles.
         let placeholder = fill(
             r"
             #error
@@ -112,7 +114,7 @@ fn check_repr(input: &Item, errors: &mut Errors) {
 /// `char`. Names that a user type could also have (`Box`, `Option`, `Vec`)
 /// are left to the trait bound, whose message lists them.
 fn refuse(ty: &[TokenTree]) -> Option<&'static str> {
-    let ty = unwrap_invisible(ty);
+    let ty = flatten_invisible(ty.iter().cloned());
     let first = ty.first()?;
     Some(match first {
         TokenTree::Punct(p) if p.as_char() == '&' => {

@@ -4,7 +4,7 @@ use proc_macro::{Ident, Literal, TokenStream, TokenTree};
 
 use crate::args;
 use crate::item::{self, Body, Generics, Item, Kind};
-use crate::tokens::{Error, Errors, fill, respan, stream, string, u32_suffixed};
+use crate::tokens::{Error, Errors, fill, is_ident, respan, stream, string, u32_suffixed};
 use crate::valid::{self, Checked, Object};
 
 /// The type the attribute is on: what the generated impls need.
@@ -181,47 +181,29 @@ fn derives_shm_safe(item: &Item) -> bool {
 /// For an item that is not a struct, enum or union: the error, spanned on
 /// its keyword, naming what it is.
 fn wrong_item(object: Object, item: &TokenStream) -> Error {
-    let mut tokens = item.clone().into_iter().peekable();
-    while let Some(token) = tokens.next() {
-        match &token {
-            // An attribute: `#` and its brackets.
-            TokenTree::Punct(p) if p.as_char() == '#' => {
-                tokens.next();
-            }
-            // A `$v:vis` from a macro_rules! macro.
-            TokenTree::Group(g) if g.delimiter() == proc_macro::Delimiter::None => {}
-            // `pub(crate)`: the group after `pub`.
-            TokenTree::Ident(i) if i.to_string() == "pub" => {
-                if let Some(TokenTree::Group(_)) = tokens.peek() {
-                    tokens.next();
-                }
-            }
-            TokenTree::Ident(i) => {
-                let keyword = i.to_string();
-                let next_is_fn =
-                    matches!(tokens.peek(), Some(TokenTree::Ident(n)) if n.to_string() == "fn");
-                let what = match keyword.as_str() {
-                    "const" if next_is_fn => "a function",
-                    "fn" | "async" | "unsafe" | "extern" => "a function",
-                    "trait" => "a trait",
-                    "impl" => "an impl block",
-                    "mod" => "a module",
-                    "const" => "a const",
-                    "static" => "a static",
-                    "type" => "a type alias",
-                    "use" => "a use declaration",
-                    "macro_rules" => "a macro",
-                    _ => "this item",
-                };
-                return Error::new(i.span(), format!("{}, not {what}", expected(object)));
-            }
-            _ => break,
-        }
-    }
-    Error::new(
-        proc_macro::Span::call_site(),
-        format!("{}, not this item", expected(object)),
-    )
+    let tokens: Vec<TokenTree> = item.clone().into_iter().collect();
+    let [TokenTree::Ident(keyword), rest @ ..] = item::after_attributes_and_visibility(&tokens)
+    else {
+        return Error::new(
+            proc_macro::Span::call_site(),
+            format!("{}, not this item", expected(object)),
+        );
+    };
+    let next_is_fn = rest.first().is_some_and(|t| is_ident(t, "fn"));
+    let what = match keyword.to_string().as_str() {
+        "const" if next_is_fn => "a function",
+        "fn" | "async" | "unsafe" | "extern" => "a function",
+        "trait" => "a trait",
+        "impl" => "an impl block",
+        "mod" => "a module",
+        "const" => "a const",
+        "static" => "a static",
+        "type" => "a type alias",
+        "use" => "a use declaration",
+        "macro_rules" => "a macro",
+        _ => "this item",
+    };
+    Error::new(keyword.span(), format!("{}, not {what}", expected(object)))
 }
 
 /// The constants, accessors and trait impl. `checks` adds the compile-time

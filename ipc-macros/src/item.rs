@@ -5,7 +5,7 @@
 
 use proc_macro::{Delimiter, Group, Ident, Span, TokenStream, TokenTree};
 
-use crate::tokens::{angle_step, is_ident, is_punct, split_commas, stream};
+use crate::tokens::{angle_step, flatten_invisible, is_ident, is_punct, split_commas, stream};
 
 /// `struct`, `enum` or `union`.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -37,20 +37,6 @@ impl Attribute {
             _ => None,
         }
     }
-}
-
-/// The tokens with every invisible group replaced by its contents.
-fn flatten_invisible(tokens: impl IntoIterator<Item = TokenTree>) -> Vec<TokenTree> {
-    let mut out = Vec::new();
-    for token in tokens {
-        match token {
-            TokenTree::Group(g) if g.delimiter() == Delimiter::None => {
-                out.extend(flatten_invisible(g.stream()));
-            }
-            other => out.push(other),
-        }
-    }
-    out
 }
 
 /// The generic parameters and where clause.
@@ -188,17 +174,17 @@ impl Item {
 /// Reads a struct, enum or union; `None` for any other item.
 pub(crate) fn parse(tokens: TokenStream) -> Option<Item> {
     let tokens: Vec<TokenTree> = tokens.into_iter().collect();
-    let mut rest = tokens.as_slice();
-    let mut attrs = Vec::new();
-    while let [pound, TokenTree::Group(g), tail @ ..] = rest {
-        if !is_punct(pound, '#') || g.delimiter() != Delimiter::Bracket {
-            break;
-        }
-        attrs.push(Attribute {
-            body: g.stream().into_iter().collect(),
-        });
-        rest = tail;
-    }
+    let mut rest = skip_attributes(&tokens);
+    // The skipped tokens are `#` and a bracket group, in pairs.
+    let attrs = tokens[..tokens.len() - rest.len()]
+        .iter()
+        .filter_map(|token| match token {
+            TokenTree::Group(g) => Some(Attribute {
+                body: g.stream().into_iter().collect(),
+            }),
+            _ => None,
+        })
+        .collect();
     let vis_len = visibility_len(rest, false);
     let vis = rest[..vis_len].to_vec();
     rest = &rest[vis_len..];
@@ -306,6 +292,14 @@ fn visibility_len(tokens: &[TokenTree], in_tuple: bool) -> usize {
     }
 }
 
+/// The tokens from an item's keyword on: after its outer attributes and
+/// its visibility.
+pub(crate) fn after_attributes_and_visibility(tokens: &[TokenTree]) -> &[TokenTree] {
+    let rest = skip_attributes(tokens);
+    &rest[visibility_len(rest, false)..]
+}
+
+/// The tokens after the outer attributes (`#` and brackets) at the start.
 fn skip_attributes(mut tokens: &[TokenTree]) -> &[TokenTree] {
     while let [pound, TokenTree::Group(g), rest @ ..] = tokens {
         if !is_punct(pound, '#') || g.delimiter() != Delimiter::Bracket {

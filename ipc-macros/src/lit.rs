@@ -33,24 +33,11 @@ impl Int {
         u64::from_str_radix(&self.digits, self.base).ok()
     }
 
-    /// The value in decimal, however large.
+    /// The value in decimal. rustc refuses integer literals above
+    /// `u128::MAX` itself; for one of those, the digits as written.
     pub(crate) fn base10_digits(&self) -> String {
-        // Base 10^9 limbs, least significant first.
-        let mut limbs: Vec<u32> = vec![0];
-        for c in self.digits.chars() {
-            let mut carry = u64::from(c.to_digit(self.base).unwrap_or(0));
-            for limb in &mut limbs {
-                let v = u64::from(*limb) * u64::from(self.base) + carry;
-                *limb = (v % 1_000_000_000) as u32;
-                carry = v / 1_000_000_000;
-            }
-            if carry > 0 {
-                limbs.push(carry as u32);
-            }
-        }
-        let mut limbs = limbs.iter().rev();
-        let first = limbs.next().map_or_else(String::new, ToString::to_string);
-        limbs.fold(first, |out, limb| out + &format!("{limb:09}"))
+        u128::from_str_radix(&self.digits, self.base)
+            .map_or_else(|_| self.digits.clone(), |v| v.to_string())
     }
 }
 

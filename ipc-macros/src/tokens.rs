@@ -217,14 +217,18 @@ pub(crate) fn angle_step(tokens: &[TokenTree], i: usize, depth: &mut usize) {
     }
 }
 
-/// The tokens inside invisible groups (a `$t:ty` passed on by a
-/// `macro_rules!` macro arrives as one): the group's contents, else the
-/// tokens themselves.
-pub(crate) fn unwrap_invisible(tokens: &[TokenTree]) -> Vec<TokenTree> {
-    match tokens {
-        [TokenTree::Group(g)] if g.delimiter() == Delimiter::None => {
-            unwrap_invisible(&g.stream().into_iter().collect::<Vec<_>>())
+/// The tokens with every invisible group at this level replaced by its
+/// contents (recursively): a `macro_rules!` macro hands over a `$t:ty`, a
+/// `$e:expr`, a `$m:meta` or a `$p:path` inside one.
+pub(crate) fn flatten_invisible(tokens: impl IntoIterator<Item = TokenTree>) -> Vec<TokenTree> {
+    let mut out = Vec::new();
+    for token in tokens {
+        match token {
+            TokenTree::Group(g) if g.delimiter() == Delimiter::None => {
+                out.extend(flatten_invisible(g.stream()));
+            }
+            other => out.push(other),
         }
-        _ => tokens.to_vec(),
     }
+    out
 }

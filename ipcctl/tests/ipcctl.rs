@@ -432,10 +432,12 @@ fn rm_operations_and_exit_codes() {
 /// Permission denied says who owns the object and what to do.
 #[test]
 fn permission_denied_names_the_owner() {
-    if my_uid() != 0 || !std::path::Path::new("/usr/bin/setpriv").exists() {
-        eprintln!("skipped: needs root and setpriv to run ipcctl as another user");
-        return;
-    }
+    // Loudly, never a silent pass: the suite runs as root (it also drops
+    // to `nobody` in ipc's reliability tests).
+    assert!(
+        my_uid() == 0 && std::path::Path::new("/usr/bin/setpriv").exists(),
+        "this test needs root and setpriv (util-linux) to run ipcctl as another user"
+    );
     let name = Name::sem("perm");
     let _sem = Semaphore::create_new(&name, 1).unwrap();
     let out = std::process::Command::new("setpriv")
@@ -460,10 +462,10 @@ fn ls_says_when_queues_cannot_be_listed() {
         .lines()
         .any(|l| l.split_whitespace().nth(1) == Some("/dev/mqueue"));
     let run = if mounted {
-        if my_uid() != 0 || !std::path::Path::new("/usr/bin/unshare").exists() {
-            eprintln!("skipped: needs root and unshare to hide /dev/mqueue");
-            return;
-        }
+        assert!(
+            my_uid() == 0 && std::path::Path::new("/usr/bin/unshare").exists(),
+            "this test needs root and unshare (util-linux) to hide /dev/mqueue"
+        );
         let out = std::process::Command::new("unshare")
             .args(["--mount", "--propagation", "private", "sh", "-c"])
             .arg("umount /dev/mqueue && exec \"$0\" ls --kind mq")
@@ -664,10 +666,10 @@ fn colours_only_on_a_terminal() {
         piped.contains(&*name) && !piped.contains('\x1b'),
         "{piped:?}"
     );
-    if !std::path::Path::new("/usr/bin/script").exists() {
-        eprintln!("skipped the terminal half: no script(1) to make a pseudo terminal");
-        return;
-    }
+    assert!(
+        std::path::Path::new("/usr/bin/script").exists(),
+        "this test needs script(1) (util-linux) to make a pseudo terminal"
+    );
     let on_tty = |no_color: bool| {
         let mut cmd = std::process::Command::new("script");
         cmd.args([
