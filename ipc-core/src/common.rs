@@ -8,19 +8,23 @@ use crate::{Error, ErrorKind, Result};
 
 /// Checks `name` for `kind` and makes it the shared name of a handle.
 pub(crate) fn checked_name(op: &'static str, name: &str, kind: Kind) -> Result<Arc<str>> {
-    match name::check(name, kind) {
-        Ok(()) => Ok(Arc::from(name)),
-        Err(e) => Err(Error::name(op, name, e)),
-    }
+    check_name(op, name, kind).map(|()| Arc::from(name))
+}
+
+/// Checks `name` for `kind`.
+#[inline]
+pub(crate) fn check_name(op: &'static str, name: &str, kind: Kind) -> Result<()> {
+    name::check(name, kind).map_err(|e| Error::name(op, name, e))
 }
 
 /// Permission bits above 0o777 (setuid, setgid, sticky, or garbage) are refused.
-pub(crate) fn check_mode(op: &'static str, name: &Arc<str>, mode: u32) -> Result<()> {
+#[inline]
+pub(crate) fn check_mode(op: &'static str, name: &str, mode: u32) -> Result<()> {
     if mode > 0o777 {
         return Err(Error::new(
             ErrorKind::InvalidInput,
             op,
-            Some(name),
+            Some(&Arc::from(name)),
             format!("mode {mode:#o} is out of range: permission bits go up to 0o777"),
         ));
     }
@@ -77,7 +81,7 @@ pub(crate) fn create_unique<T>(
         let random = crate::sys::random_u64()
             .map_err(|errno| Error::os("getrandom", Some(&Arc::from(prefix)), errno))?;
         let name = format!("{prefix}.{random:016x}");
-        checked_name(op, &name, kind)?;
+        check_name(op, &name, kind)?;
         match create(&name) {
             Err(e) if e.kind() == ErrorKind::AlreadyExists => last = Some(e),
             result => return result,

@@ -197,7 +197,7 @@ pub fn shared_memory(name: &str) -> Result<ObjectInfo> {
     let name_ref = checked_name(OP, name, Kind::SharedMemory)?;
     let os =
         |e: std::io::Error| Error::os(OP, Some(&name_ref), e.raw_os_error().unwrap_or(libc::EIO));
-    let fd = crate::sys::with_cstr(name, |c| {
+    let fd = crate::sys::shm::with_object(name, |c| {
         crate::sys::shm::open(c, libc::O_RDONLY | libc::O_NONBLOCK, 0)
     })
     .map_err(|e| Error::os(OP, Some(&name_ref), e))?;

@@ -270,6 +270,21 @@ fn shared_memory(c: &mut Criterion, out: &mut Interleaved) {
     });
     g.finish();
 
+    // Opening an existing object, as every reader does, and closing it.
+    let shm = SharedMemory::create_new(&name, 4096).unwrap();
+    let label = "shm open+close";
+    let mut g = group(c, label);
+    g.bench_function("raw", |b| b.iter(|| raw::shm_open_close(&cname)));
+    g.bench_function("ipc", |b| {
+        b.iter(|| drop(black_box(SharedMemory::open(&name).unwrap())));
+    });
+    g.finish();
+    ab(out, label, &mut || raw::shm_open_close(&cname), &mut || {
+        drop(black_box(SharedMemory::open(&name).unwrap()));
+    });
+    shm.unlink().unwrap();
+    drop(shm);
+
     // read_at/write_at (relaxed atomic words, plus the live-size check)
     // beside a plain copy_nonoverlapping into the same mapping.
     let shm = SharedMemory::create_new(&name, 4096).unwrap();
@@ -338,6 +353,7 @@ fn summary(interleaved: &Interleaved) {
         "mq send+receive 64 B",
         "mq send+receive 4096 B",
         "shm create+map+unlink",
+        "shm open+close",
         "shm write_at+read_at 64 B",
         "shm write_at+read_at 4096 B",
     ];

@@ -418,3 +418,92 @@ fn read_only_with_truncate_is_refused() {
     assert!(err.to_string().contains("truncate"), "{err}");
     assert_eq!(shm.size().unwrap(), 3333);
 }
+
+/// On Linux with glibc or musl, `open` opens `/dev/shm/<name>` itself
+/// instead of calling `shm_open` (one call frame less above the system
+/// call): it must be the same call. Each case runs both ways on the same
+/// file and compares the result: the same object (device and inode), or the
+/// same errno, and close-on-exec set.
+#[test]
+#[cfg(all(target_os = "linux", any(target_env = "gnu", target_env = "musl")))]
+fn open_is_shm_open() {
+    use std::ffi::CString;
+    use std::os::fd::FromRawFd;
+    use std::os::unix::fs::MetadataExt;
+
+    /// A directory or link planted under /dev/shm, removed on drop.
+    struct Planted(std::path::PathBuf);
+    impl Drop for Planted {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir(&self.0).or_else(|_| std::fs::remove_file(&self.0));
+        }
+    }
+    fn path(name: &str) -> std::path::PathBuf {
+        std::path::PathBuf::from(format!("/dev/shm{name}"))
+    }
+    /// `(device, inode)` of the object opened, or the errno.
+    fn ours(name: &str, create_new: bool) -> Result<(u64, u64), i32> {
+        let shm = SharedMemory::options()
+            .create_new(create_new)
+            .open(name)
+            .map_err(|e| e.raw_os_error().expect("an OS error"))?;
+        // SAFETY: F_GETFD on a descriptor `shm` owns reads its flags only.
+        let flags = unsafe { libc::fcntl(shm.as_raw_fd(), libc::F_GETFD) };
+        assert_eq!(flags & libc::FD_CLOEXEC, libc::FD_CLOEXEC, "{name}");
+        let meta = std::fs::File::from(OwnedFd::from(shm)).metadata().unwrap();
+        Ok((meta.dev(), meta.ino()))
+    }
+    fn theirs(name: &str, create_new: bool) -> Result<(u64, u64), i32> {
+        let c = CString::new(name).unwrap();
+        let oflag = libc::O_RDWR
+            | if create_new {
+                libc::O_CREAT | libc::O_EXCL
+            } else {
+                0
+            };
+        // SAFETY: a NUL-terminated name; mode 0o600.
+        let fd = unsafe { libc::shm_open(c.as_ptr(), oflag, 0o600) };
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error().raw_os_error().unwrap());
+        }
+        // SAFETY: F_GETFD on the descriptor just opened reads its flags only.
+        let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
+        assert_eq!(flags & libc::FD_CLOEXEC, libc::FD_CLOEXEC, "{name}");
+        // SAFETY: shm_open returned a new descriptor owned by nothing else.
+        let file = unsafe { std::fs::File::from_raw_fd(fd) };
+        let meta = file.metadata().unwrap();
+        Ok((meta.dev(), meta.ino()))
+    }
+
+    let (existing, _shm) = fixture("same-call");
+    assert_eq!(ours(&existing, false), theirs(&existing, false));
+    assert!(ours(&existing, false).is_ok());
+    assert_eq!(ours(&existing, true), Err(libc::EEXIST));
+    assert_eq!(theirs(&existing, true), Err(libc::EEXIST));
+
+    let missing = Name::shm("same-call-missing");
+    assert_eq!(ours(&missing, false), Err(libc::ENOENT));
+    assert_eq!(theirs(&missing, false), Err(libc::ENOENT));
+
+    // A directory: the kernel says EISDIR, shm_open says EINVAL.
+    let dir = Name::shm("same-call-dir");
+    std::fs::create_dir(path(&dir)).unwrap();
+    let _dir = Planted(path(&dir));
+    assert_eq!(ours(&dir, false), Err(libc::EINVAL));
+    assert_eq!(theirs(&dir, false), Err(libc::EINVAL));
+
+    // A symbolic link is not followed (O_NOFOLLOW): ELOOP.
+    let link = Name::shm("same-call-link");
+    std::os::unix::fs::symlink(path(&existing), path(&link)).unwrap();
+    let _link = Planted(path(&link));
+    assert_eq!(ours(&link, false), Err(libc::ELOOP));
+    assert_eq!(theirs(&link, false), Err(libc::ELOOP));
+
+    // Created by one, opened by the other, both ways.
+    let made = Name::shm("same-call-made");
+    let by_us = ours(&made, true).unwrap();
+    assert_eq!(theirs(&made, false), Ok(by_us));
+    ipc::unlink_shared_memory(&made).unwrap();
+    let by_libc = theirs(&made, true).unwrap();
+    assert_eq!(ours(&made, false), Ok(by_libc));
+}

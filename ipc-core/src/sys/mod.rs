@@ -9,6 +9,7 @@ use std::ffi::{CStr, c_int};
 
 #[cfg(all(feature = "tokio", target_os = "linux"))]
 pub(crate) mod aio;
+mod inline;
 pub(crate) mod inspect;
 // Android's C library has no POSIX message queues.
 #[cfg(target_os = "linux")]
@@ -18,6 +19,8 @@ pub(crate) mod object;
 pub(crate) mod ring;
 pub(crate) mod sem;
 pub(crate) mod shm;
+
+pub(crate) use inline::InlineStr;
 
 /// An errno value.
 pub(crate) type Errno = c_int;
@@ -84,21 +87,36 @@ pub(crate) fn with_cstr<T>(
     name: &str,
     f: impl FnOnce(&CStr) -> Result<T, Errno>,
 ) -> Result<T, Errno> {
+    with_prefixed_cstr(b"", name, f)
+}
+
+/// Runs `f` with `prefix` then `name` as one C string built on the stack, as
+/// [`with_cstr`]; `prefix` is a constant of this crate without NUL bytes.
+pub(crate) fn with_prefixed_cstr<T>(
+    prefix: &[u8],
+    name: &str,
+    f: impl FnOnce(&CStr) -> Result<T, Errno>,
+) -> Result<T, Errno> {
     // Left uninitialized: zeroing 512 bytes would cost more than the copy.
     let mut buf = [std::mem::MaybeUninit::<u8>::uninit(); 512];
     let bytes = name.as_bytes();
-    if bytes.len() >= buf.len() {
+    let len = prefix.len() + bytes.len();
+    if len >= buf.len() {
         return Err(libc::ENAMETOOLONG);
     }
-    // SAFETY: `bytes.len() < buf.len()` (checked above), so the copy stays in
-    // `buf`; a `&str` and a local array cannot overlap.
+    let start = buf.as_mut_ptr().cast::<u8>();
+    // SAFETY: `prefix.len() + bytes.len() < buf.len()` (checked above), so
+    // both copies stay in `buf`, one after the other; a slice and a local
+    // array cannot overlap.
     unsafe {
-        std::ptr::copy_nonoverlapping(bytes.as_ptr(), buf.as_mut_ptr().cast::<u8>(), bytes.len());
+        std::ptr::copy_nonoverlapping(prefix.as_ptr(), start, prefix.len());
+        std::ptr::copy_nonoverlapping(bytes.as_ptr(), start.add(prefix.len()), bytes.len());
     }
-    buf[bytes.len()].write(0);
-    // SAFETY: the first `bytes.len() + 1` bytes of `buf` were initialized just
-    // above (the name, then the NUL), and `MaybeUninit<u8>` has `u8`'s layout.
-    let init = unsafe { std::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), bytes.len() + 1) };
+    buf[len].write(0);
+    // SAFETY: the first `len + 1` bytes of `buf` were initialized just above
+    // (the prefix, the name, then the NUL), and `MaybeUninit<u8>` has `u8`'s
+    // layout.
+    let init = unsafe { std::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), len + 1) };
     // A NUL inside the name makes this an error rather than a shorter name.
     let cstr = CStr::from_bytes_with_nul(init).map_err(|_| libc::EINVAL)?;
     f(cstr)
@@ -334,6 +352,7 @@ pub(crate) fn realtime_signals() -> (c_int, c_int) {
 }
 
 /// `close(fd)`, reporting its error (OwnedFd's Drop ignores it).
+#[inline]
 pub(crate) fn close(fd: std::os::fd::OwnedFd) -> Result<(), Errno> {
     use std::os::fd::IntoRawFd;
     let raw = fd.into_raw_fd();
@@ -344,7 +363,7 @@ pub(crate) fn close(fd: std::os::fd::OwnedFd) -> Result<(), Errno> {
 
 #[cfg(test)]
 mod tests {
-    use super::with_cstr;
+    use super::{with_cstr, with_prefixed_cstr};
 
     /// Every length the buffer takes, and the ones it refuses. Run under
     /// valgrind (see RELIABILITY.md) this also shows that nothing reads the
@@ -363,5 +382,26 @@ mod tests {
         for name in ["\0", "/a\0b", "/ab\0"] {
             assert_eq!(with_cstr(name, |_| Ok(())), Err(libc::EINVAL), "{name:?}");
         }
+    }
+
+    #[test]
+    fn with_prefixed_cstr_copies_the_prefix_then_the_name() {
+        for len in 0..=520 {
+            let name = "n".repeat(len);
+            let got = with_prefixed_cstr(b"/dev/shm", &name, |c| Ok(c.to_bytes().to_vec()));
+            if len + 8 < 512 {
+                assert_eq!(
+                    got,
+                    Ok(format!("/dev/shm{name}").into_bytes()),
+                    "length {len}"
+                );
+            } else {
+                assert_eq!(got, Err(libc::ENAMETOOLONG), "length {len}");
+            }
+        }
+        assert_eq!(
+            with_prefixed_cstr(b"/dev/shm", "/a\0b", |_| Ok(())),
+            Err(libc::EINVAL)
+        );
     }
 }

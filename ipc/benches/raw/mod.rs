@@ -148,6 +148,18 @@ pub fn shm_cycle(name: &std::ffi::CStr) {
     }
 }
 
+/// Opens the existing object `name` and closes it: what
+/// `SharedMemory::open` and its drop do.
+pub fn shm_open_close(name: &std::ffi::CStr) {
+    // SAFETY: `name` is NUL-terminated; the result is checked, and the
+    // descriptor closed before returning.
+    unsafe {
+        let fd = libc::shm_open(name.as_ptr(), libc::O_RDWR, 0);
+        assert!(fd >= 0);
+        libc::close(fd);
+    }
+}
+
 /// Copies `src` into `dst` with memcpy, as `ipc::Mapping::write_at` does
 /// minus its checks. `dst` must be valid for `src.len()` bytes.
 #[inline]
