@@ -192,25 +192,35 @@ pub const fn check(name: &str, kind: Kind) -> Result<(), NameError> {
 
 /// Whether `bytes` holds a `/` or a NUL, eight bytes at a time: names are
 /// checked on every open, and this also runs in `const` context.
-const fn has_slash_or_nul(mut rest: &[u8]) -> bool {
+const fn has_slash_or_nul(bytes: &[u8]) -> bool {
     const ONES: u64 = u64::from_ne_bytes([1; 8]);
     const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
     const SLASHES: u64 = u64::from_ne_bytes([b'/'; 8]);
     // `(w - ONES) & !w & HIGHS` is non-zero exactly when a byte of `w` is
     // zero; a byte of `w ^ SLASHES` is zero where `w` has a slash.
-    const fn has_zero(w: u64) -> bool {
-        w.wrapping_sub(ONES) & !w & HIGHS != 0
-    }
-    while let Some((word, tail)) = rest.split_first_chunk::<8>() {
-        let w = u64::from_ne_bytes(*word);
-        if has_zero(w) || has_zero(w ^ SLASHES) {
-            return true;
+    const fn bad(word: [u8; 8]) -> bool {
+        const fn has_zero(w: u64) -> bool {
+            w.wrapping_sub(ONES) & !w & HIGHS != 0
         }
-        rest = tail;
+        let w = u64::from_ne_bytes(word);
+        has_zero(w) || has_zero(w ^ SLASHES)
+    }
+    // Eight bytes or more: whole words from the front, then the last eight
+    // bytes, which overlap the last word read when the length is not a
+    // multiple of eight (a byte checked twice is the same answer).
+    if let Some((_, last)) = bytes.split_last_chunk::<8>() {
+        let mut rest = bytes;
+        while let Some((word, tail)) = rest.split_first_chunk::<8>() {
+            if bad(*word) {
+                return true;
+            }
+            rest = tail;
+        }
+        return bad(*last);
     }
     let mut i = 0;
-    while i < rest.len() {
-        if rest[i] == b'/' || rest[i] == 0 {
+    while i < bytes.len() {
+        if bytes[i] == b'/' || bytes[i] == 0 {
             return true;
         }
         i += 1;
@@ -307,12 +317,20 @@ mod tests {
                 }
             }
         }
-        // Every byte value at every position of a two-word name.
-        for at in 0..16 {
-            for byte in 0..=255u8 {
-                let mut b = [b'x'; 16];
-                b[at] = byte;
-                assert_eq!(has_slash_or_nul(&b), naive(&b), "byte {byte:#x} at {at}");
+        // Every byte value at every position of names of one word and a bit,
+        // two words, and almost three (the last word read overlaps the one
+        // before it unless the length is a multiple of eight).
+        for len in [9, 13, 16, 23] {
+            for at in 0..len {
+                for byte in 0..=255u8 {
+                    let mut b = vec![b'x'; len];
+                    b[at] = byte;
+                    assert_eq!(
+                        has_slash_or_nul(&b),
+                        naive(&b),
+                        "byte {byte:#x} at {at} of {len}"
+                    );
+                }
             }
         }
     }
