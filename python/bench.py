@@ -133,6 +133,65 @@ def phases(n):
     print(json.dumps(out))
 
 
+def extension_file(python):
+    """The file of the compiled posix_ipc extension that `python` imports
+    (ours is a package with the extension inside)."""
+    code = ("import posix_ipc; "
+            "print(getattr(posix_ipc, 'posix_ipc', posix_ipc).__file__)")
+    return subprocess.run([python, "-c", code], check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+def inproc(ours_file, theirs_file, rounds):
+    """Both extensions loaded in this one interpreter (they must be built for
+    its version), the shared-memory row's batches interleaved: what a
+    fresh-process run cannot resolve, the last fraction of a percent.
+    Prints min and median ns per round of each, the ratio of the minima and
+    the median of the per-round ratios."""
+    import importlib.machinery
+    import importlib.util
+    import mmap
+
+    def load(path):
+        loader = importlib.machinery.ExtensionFileLoader("posix_ipc", path)
+        spec = importlib.util.spec_from_file_location("posix_ipc", path, loader=loader)
+        module = importlib.util.module_from_spec(spec)
+        loader.exec_module(module)
+        sys.modules.pop("posix_ipc", None)
+        return module
+
+    ours, theirs = load(ours_file), load(theirs_file)
+    name = "/ipc-pybench.inproc.%d" % os.getpid()
+    theirs.SharedMemory(name, theirs.O_CREX, size=4096).close_fd()
+    n, pc = 2000, time.perf_counter_ns
+
+    def batch(module):
+        SharedMemory, mmap_ = module.SharedMemory, mmap.mmap
+        start = pc()
+        for _ in range(n):
+            mem = SharedMemory(name)
+            m = mmap_(mem.fd, mem.size)
+            mem.close_fd()
+            m.close()
+        return (pc() - start) / n
+
+    try:
+        batch(ours), batch(theirs)
+        o, t = [], []
+        for _ in range(rounds):
+            o.append(min(batch(ours) for _ in range(3)))
+            t.append(min(batch(theirs) for _ in range(3)))
+        ratios = [b / a for a, b in zip(o, t)]
+        print("shared memory open + mmap + close, both modules in one process, %d rounds:"
+              % rounds)
+        print("ours min %s median %s | posix_ipc min %s median %s | "
+              "posix_ipc / ours: minima %.3f, median of round ratios %.3f"
+              % (fmt(min(o)), fmt(statistics.median(o)), fmt(min(t)),
+                 fmt(statistics.median(t)), min(t) / min(o), statistics.median(ratios)))
+    finally:
+        theirs.unlink_shared_memory(name)
+
+
 def _timed(f):
     start = time.perf_counter_ns()
     f()
@@ -163,6 +222,9 @@ def main():
     p.add_argument("--only", help="run the rows whose name contains this")
     p.add_argument("--phases", action="store_true",
                    help="also time each call of the queue and shared-memory rows")
+    p.add_argument("--inproc", action="store_true",
+                   help="only the shared-memory row, both modules in this process "
+                        "(same Python version), batches interleaved")
     p.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.worker:
@@ -173,6 +235,10 @@ def main():
         return
     if not args.theirs:
         p.error("--theirs (or IPC_TEST_PYTHON): a Python with the real posix_ipc")
+    if args.inproc:
+        inproc(extension_file(args.ours), extension_file(args.theirs),
+               max(1, args.rounds))
+        return
     print("ours:   %s" % module_file(args.ours))
     print("theirs: %s" % module_file(args.theirs))
     print("%d rounds; time per operation, fastest round\n" % args.rounds)

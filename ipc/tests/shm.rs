@@ -422,8 +422,9 @@ fn read_only_with_truncate_is_refused() {
 /// On Linux with glibc or musl, `open` opens `/dev/shm/<name>` itself
 /// instead of calling `shm_open` (one call frame less above the system
 /// call): it must be the same call. Each case runs both ways on the same
-/// file and compares the result: the same object (device and inode), or the
-/// same errno, and close-on-exec set.
+/// file and compares the result: the same object (device and inode) with the
+/// same file status flags (musl's `shm_open` adds `O_NONBLOCK`), or the same
+/// errno; and close-on-exec set.
 #[test]
 #[cfg(all(target_os = "linux", any(target_env = "gnu", target_env = "musl")))]
 fn open_is_shm_open() {
@@ -441,19 +442,25 @@ fn open_is_shm_open() {
     fn path(name: &str) -> std::path::PathBuf {
         std::path::PathBuf::from(format!("/dev/shm{name}"))
     }
-    /// `(device, inode)` of the object opened, or the errno.
-    fn ours(name: &str, create_new: bool) -> Result<(u64, u64), i32> {
+    /// `(device, inode, status flags)` of the object opened, or the errno.
+    fn ours(name: &str, create_new: bool) -> Result<(u64, u64, i32), i32> {
         let shm = SharedMemory::options()
             .create_new(create_new)
             .open(name)
             .map_err(|e| e.raw_os_error().expect("an OS error"))?;
-        // SAFETY: F_GETFD on a descriptor `shm` owns reads its flags only.
-        let flags = unsafe { libc::fcntl(shm.as_raw_fd(), libc::F_GETFD) };
+        // SAFETY: F_GETFD and F_GETFL on a descriptor `shm` owns read its
+        // flags only.
+        let (flags, status) = unsafe {
+            (
+                libc::fcntl(shm.as_raw_fd(), libc::F_GETFD),
+                libc::fcntl(shm.as_raw_fd(), libc::F_GETFL),
+            )
+        };
         assert_eq!(flags & libc::FD_CLOEXEC, libc::FD_CLOEXEC, "{name}");
         let meta = std::fs::File::from(OwnedFd::from(shm)).metadata().unwrap();
-        Ok((meta.dev(), meta.ino()))
+        Ok((meta.dev(), meta.ino(), status))
     }
-    fn theirs(name: &str, create_new: bool) -> Result<(u64, u64), i32> {
+    fn theirs(name: &str, create_new: bool) -> Result<(u64, u64, i32), i32> {
         let c = CString::new(name).unwrap();
         let oflag = libc::O_RDWR
             | if create_new {
@@ -466,13 +473,19 @@ fn open_is_shm_open() {
         if fd < 0 {
             return Err(std::io::Error::last_os_error().raw_os_error().unwrap());
         }
-        // SAFETY: F_GETFD on the descriptor just opened reads its flags only.
-        let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
+        // SAFETY: F_GETFD and F_GETFL on the descriptor just opened read
+        // its flags only.
+        let (flags, status) = unsafe {
+            (
+                libc::fcntl(fd, libc::F_GETFD),
+                libc::fcntl(fd, libc::F_GETFL),
+            )
+        };
         assert_eq!(flags & libc::FD_CLOEXEC, libc::FD_CLOEXEC, "{name}");
         // SAFETY: shm_open returned a new descriptor owned by nothing else.
         let file = unsafe { std::fs::File::from_raw_fd(fd) };
         let meta = file.metadata().unwrap();
-        Ok((meta.dev(), meta.ino()))
+        Ok((meta.dev(), meta.ino(), status))
     }
 
     let (existing, _shm) = fixture("same-call");
@@ -485,12 +498,18 @@ fn open_is_shm_open() {
     assert_eq!(ours(&missing, false), Err(libc::ENOENT));
     assert_eq!(theirs(&missing, false), Err(libc::ENOENT));
 
-    // A directory: the kernel says EISDIR, shm_open says EINVAL.
+    // A directory: the kernel says EISDIR, which glibc's shm_open turns
+    // into EINVAL (musl's keeps it).
     let dir = Name::shm("same-call-dir");
     std::fs::create_dir(path(&dir)).unwrap();
     let _dir = Planted(path(&dir));
-    assert_eq!(ours(&dir, false), Err(libc::EINVAL));
-    assert_eq!(theirs(&dir, false), Err(libc::EINVAL));
+    let is_dir = if cfg!(target_env = "gnu") {
+        libc::EINVAL
+    } else {
+        libc::EISDIR
+    };
+    assert_eq!(ours(&dir, false), Err(is_dir));
+    assert_eq!(theirs(&dir, false), Err(is_dir));
 
     // A symbolic link is not followed (O_NOFOLLOW): ELOOP.
     let link = Name::shm("same-call-link");

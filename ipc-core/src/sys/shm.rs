@@ -17,15 +17,17 @@ pub(crate) struct Object<'a>(&'a CStr);
 
 /// Whether [`open`] opens `/dev/shm/<name>` itself rather than calling
 /// `shm_open`: on Linux with glibc (2.34 and later hard-code `/dev/shm`) or
-/// musl (always did), whose `shm_open` is exactly `open("/dev/shm/<name>",
-/// oflag | O_NOFOLLOW | O_CLOEXEC, mode)` once the name is checked, with
-/// `EISDIR` reported as `EINVAL`. Calling `openat` saves their name check
-/// and copy (done here already) and, more, a call frame above the system
-/// call: on a kernel that refills the return stack buffer on every system
-/// call, each frame costs a mispredicted return (~6 ns, measured on the
-/// development machine, an AMD EPYC VM). Glibc before 2.34 looked for a
-/// tmpfs elsewhere when `/dev/shm` was not one; this crate always uses
-/// `/dev/shm`, as those versions did wherever it is mounted.
+/// musl (always did). Once the name is checked, their `shm_open` is
+/// `open("/dev/shm/<name>", oflag | O_NOFOLLOW | O_CLOEXEC, mode)` with
+/// cancellation off (glibc: `open64_nocancel`, `EISDIR` reported as
+/// `EINVAL`; musl: `O_NONBLOCK` added, `EISDIR` kept), and so is [`open`] here, with
+/// the `openat` system call made through `syscall()` (not a cancellation
+/// point). That saves their name check and copy (done here already) and,
+/// more, a call frame above the system call: on a kernel that refills the
+/// return stack buffer on every system call, each frame costs a
+/// mispredicted return (~6 ns, measured on the development machine, an AMD
+/// EPYC VM). glibc before 2.34 looked for another tmpfs when `/dev/shm` was
+/// not one; this crate always uses `/dev/shm`.
 const DIRECT: bool = cfg!(all(
     target_os = "linux",
     any(target_env = "gnu", target_env = "musl")
@@ -44,10 +46,51 @@ pub(crate) fn with_object<T>(
     super::with_prefixed_cstr(prefix, name, |c| f(Object(c)))
 }
 
-/// `shm_open(name, oflag, mode)`, or the `openat` it amounts to (see
-/// [`DIRECT`]).
+/// `shm_open(name, oflag, mode)`, or what it amounts to (see [`DIRECT`]).
+#[cfg(all(target_os = "linux", any(target_env = "gnu", target_env = "musl")))]
+#[inline]
+pub(crate) fn open(object: Object<'_>, oflag: c_int, mode: u32) -> Result<OwnedFd, Errno> {
+    const _: () = assert!(DIRECT);
+    let Object(path) = object;
+    let musl = if cfg!(target_env = "musl") {
+        libc::O_NONBLOCK
+    } else {
+        0
+    };
+    let oflag = oflag | libc::O_NOFOLLOW | libc::O_CLOEXEC | musl;
+    // At most 0o777 (checked by the caller): a u16, which any `long` holds.
+    let mode = libc::c_long::from(u16::try_from(mode).map_err(|_| libc::EINVAL)?);
+    // SAFETY: openat(dirfd, path, flags, mode), each argument widened to
+    // the `long` that `syscall()` passes on: AT_FDCWD, a NUL-terminated
+    // path that outlives the call (absolute, `/dev/shm/...`, made by
+    // `with_object`), the flags, and a mode the caller checked to be at
+    // most 0o777. It returns a new descriptor or -1 with errno set.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_openat,
+            libc::c_long::from(libc::AT_FDCWD),
+            path.as_ptr(),
+            libc::c_long::from(oflag),
+            mode,
+        )
+    };
+    if ret < 0 {
+        return Err(match errno() {
+            // glibc's shm_open reports a directory as EINVAL; musl's does not.
+            libc::EISDIR if cfg!(target_env = "gnu") => libc::EINVAL,
+            e => e,
+        });
+    }
+    // The kernel returns descriptors as non-negative ints.
+    let fd = c_int::try_from(ret).map_err(|_| libc::EBADF)?;
+    // SAFETY: openat returned a new descriptor that nothing else owns.
+    Ok(unsafe { std::os::fd::FromRawFd::from_raw_fd(fd) })
+}
+
+/// `shm_open(name, oflag, mode)`.
 ///
 /// Android's C library has no `shm_open`: `ENOSYS` there.
+#[cfg(not(all(target_os = "linux", any(target_env = "gnu", target_env = "musl"))))]
 #[inline]
 pub(crate) fn open(object: Object<'_>, oflag: c_int, mode: u32) -> Result<OwnedFd, Errno> {
     let Object(name) = object;
@@ -65,32 +108,11 @@ pub(crate) fn open(object: Object<'_>, oflag: c_int, mode: u32) -> Result<OwnedF
         let mode = mode as std::ffi::c_uint;
         #[cfg(not(target_vendor = "apple"))]
         let mode = mode as libc::mode_t;
-        let fd = if DIRECT {
-            let oflag = oflag | libc::O_NOFOLLOW | libc::O_CLOEXEC;
-            // SAFETY: `name` is a NUL-terminated path that outlives the
-            // call; openat with AT_FDCWD takes it relative to the working
-            // directory, and it is absolute (`/dev/shm/...`, see
-            // `with_object`). openat is variadic: the mode is passed as
-            // `c_uint`, what a `mode_t` (u32 on Linux) is promoted to.
-            let ret = unsafe {
-                libc::openat(
-                    libc::AT_FDCWD,
-                    name.as_ptr(),
-                    oflag,
-                    mode as std::ffi::c_uint,
-                )
-            };
-            match cvt(ret) {
-                Err(libc::EISDIR) => Err(libc::EINVAL),
-                other => other,
-            }?
-        } else {
-            // SAFETY: `name` is a NUL-terminated string that outlives the
-            // call; `mode` has the type the declaration expects (see above)
-            // and was checked to be at most 0o777 by the caller.
-            cvt(unsafe { libc::shm_open(name.as_ptr(), oflag, mode) })?
-        };
-        // SAFETY: the call returned a new descriptor that nothing else owns.
+        // SAFETY: `name` is a NUL-terminated string that outlives the call;
+        // `mode` has the type the declaration expects (see above) and was
+        // checked to be at most 0o777 by the caller.
+        let fd = cvt(unsafe { libc::shm_open(name.as_ptr(), oflag, mode) })?;
+        // SAFETY: shm_open returned a new descriptor that nothing else owns.
         Ok(unsafe { std::os::fd::FromRawFd::from_raw_fd(fd) })
     }
 }
