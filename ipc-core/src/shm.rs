@@ -616,7 +616,7 @@ pub fn unlink_shared_memory(name: &str) -> Result<()> {
 }
 
 fn unlink_checked(name: &str) -> Result<()> {
-    sys::with_cstr(name, shm::unlink)
+    shm::with_object(name, shm::unlink)
         .map_err(|e| Error::os("shm_unlink", Some(&Arc::from(name)), e))
 }
 

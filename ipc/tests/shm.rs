@@ -421,12 +421,15 @@ fn read_only_with_truncate_is_refused() {
 
 /// On Linux with glibc or musl, `open` opens `/dev/shm/<name>` itself
 /// instead of calling `shm_open` (one call frame less above the system
-/// call): it must be the same call. Each case runs both ways on the same
-/// file and compares the result: the same object (device and inode) with the
-/// same file status flags (musl's `shm_open` adds `O_NONBLOCK`), or the same
-/// errno; and close-on-exec set.
+/// call), and `unlink` unlinks it: they must be the same calls. Each case
+/// runs both ways on the same file and compares the result: the same object
+/// (device and inode) with the same file status flags (musl's `shm_open`
+/// adds `O_NONBLOCK`), or the same errno; and close-on-exec set. (On a
+/// 64-bit target the kernel sets `O_LARGEFILE` itself, so only a 32-bit run
+/// would show it missing.)
 #[test]
 #[cfg(all(target_os = "linux", any(target_env = "gnu", target_env = "musl")))]
+#[allow(clippy::too_many_lines)] // one list of cases, each beside libc's answer
 fn open_is_shm_open() {
     use std::ffi::CString;
     use std::os::fd::FromRawFd;
@@ -442,10 +445,20 @@ fn open_is_shm_open() {
     fn path(name: &str) -> std::path::PathBuf {
         std::path::PathBuf::from(format!("/dev/shm{name}"))
     }
+    #[derive(Clone, Copy, Debug)]
+    enum How {
+        ReadWrite,
+        ReadOnly,
+        Truncate,
+        CreateNew,
+    }
+    use How::{CreateNew, ReadOnly, ReadWrite, Truncate};
     /// `(device, inode, status flags)` of the object opened, or the errno.
-    fn ours(name: &str, create_new: bool) -> Result<(u64, u64, i32), i32> {
+    fn ours(name: &str, how: How) -> Result<(u64, u64, i32), i32> {
         let shm = SharedMemory::options()
-            .create_new(create_new)
+            .read_only(matches!(how, ReadOnly))
+            .truncate(matches!(how, Truncate))
+            .create_new(matches!(how, CreateNew))
             .open(name)
             .map_err(|e| e.raw_os_error().expect("an OS error"))?;
         // SAFETY: F_GETFD and F_GETFL on a descriptor `shm` owns read its
@@ -460,14 +473,14 @@ fn open_is_shm_open() {
         let meta = std::fs::File::from(OwnedFd::from(shm)).metadata().unwrap();
         Ok((meta.dev(), meta.ino(), status))
     }
-    fn theirs(name: &str, create_new: bool) -> Result<(u64, u64, i32), i32> {
+    fn theirs(name: &str, how: How) -> Result<(u64, u64, i32), i32> {
         let c = CString::new(name).unwrap();
-        let oflag = libc::O_RDWR
-            | if create_new {
-                libc::O_CREAT | libc::O_EXCL
-            } else {
-                0
-            };
+        let oflag = match how {
+            ReadWrite => libc::O_RDWR,
+            ReadOnly => libc::O_RDONLY,
+            Truncate => libc::O_RDWR | libc::O_TRUNC,
+            CreateNew => libc::O_RDWR | libc::O_CREAT | libc::O_EXCL,
+        };
         // SAFETY: a NUL-terminated name; mode 0o600.
         let fd = unsafe { libc::shm_open(c.as_ptr(), oflag, 0o600) };
         if fd < 0 {
@@ -487,19 +500,38 @@ fn open_is_shm_open() {
         let meta = file.metadata().unwrap();
         Ok((meta.dev(), meta.ino(), status))
     }
+    fn libc_unlink(name: &str) -> Result<(), i32> {
+        let c = CString::new(name).unwrap();
+        // SAFETY: a NUL-terminated name.
+        if unsafe { libc::shm_unlink(c.as_ptr()) } < 0 {
+            return Err(std::io::Error::last_os_error().raw_os_error().unwrap());
+        }
+        Ok(())
+    }
+    fn our_unlink(name: &str) -> Result<(), i32> {
+        ipc::unlink_shared_memory(name).map_err(|e| e.raw_os_error().expect("an OS error"))
+    }
 
     let (existing, _shm) = fixture("same-call");
-    assert_eq!(ours(&existing, false), theirs(&existing, false));
-    assert!(ours(&existing, false).is_ok());
-    assert_eq!(ours(&existing, true), Err(libc::EEXIST));
-    assert_eq!(theirs(&existing, true), Err(libc::EEXIST));
+    for how in [ReadWrite, ReadOnly, Truncate] {
+        let got = ours(&existing, how);
+        assert!(got.is_ok(), "{how:?}: {got:?}");
+        assert_eq!(got, theirs(&existing, how), "{how:?}");
+    }
+    assert_eq!(ours(&existing, CreateNew), Err(libc::EEXIST));
+    assert_eq!(theirs(&existing, CreateNew), Err(libc::EEXIST));
 
     let missing = Name::shm("same-call-missing");
-    assert_eq!(ours(&missing, false), Err(libc::ENOENT));
-    assert_eq!(theirs(&missing, false), Err(libc::ENOENT));
+    for how in [ReadWrite, ReadOnly, Truncate] {
+        assert_eq!(ours(&missing, how), Err(libc::ENOENT), "{how:?}");
+        assert_eq!(theirs(&missing, how), Err(libc::ENOENT), "{how:?}");
+    }
+    assert_eq!(our_unlink(&missing), Err(libc::ENOENT));
+    assert_eq!(libc_unlink(&missing), Err(libc::ENOENT));
 
-    // A directory: the kernel says EISDIR, which glibc's shm_open turns
-    // into EINVAL (musl's keeps it).
+    // A directory: opened for writing, the kernel says EISDIR, which
+    // glibc's shm_open turns into EINVAL (musl's keeps it); read-only, both
+    // open it (mapping it then fails); unlink says EISDIR for both.
     let dir = Name::shm("same-call-dir");
     std::fs::create_dir(path(&dir)).unwrap();
     let _dir = Planted(path(&dir));
@@ -508,21 +540,30 @@ fn open_is_shm_open() {
     } else {
         libc::EISDIR
     };
-    assert_eq!(ours(&dir, false), Err(is_dir));
-    assert_eq!(theirs(&dir, false), Err(is_dir));
+    assert_eq!(ours(&dir, ReadWrite), Err(is_dir));
+    assert_eq!(theirs(&dir, ReadWrite), Err(is_dir));
+    assert_eq!(ours(&dir, ReadOnly), theirs(&dir, ReadOnly));
+    assert_eq!(our_unlink(&dir), Err(libc::EISDIR));
+    assert_eq!(libc_unlink(&dir), Err(libc::EISDIR));
 
     // A symbolic link is not followed (O_NOFOLLOW): ELOOP.
     let link = Name::shm("same-call-link");
     std::os::unix::fs::symlink(path(&existing), path(&link)).unwrap();
     let _link = Planted(path(&link));
-    assert_eq!(ours(&link, false), Err(libc::ELOOP));
-    assert_eq!(theirs(&link, false), Err(libc::ELOOP));
+    assert_eq!(ours(&link, ReadWrite), Err(libc::ELOOP));
+    assert_eq!(theirs(&link, ReadWrite), Err(libc::ELOOP));
 
-    // Created by one, opened by the other, both ways.
-    let made = Name::shm("same-call-made");
-    let by_us = ours(&made, true).unwrap();
-    assert_eq!(theirs(&made, false), Ok(by_us));
-    ipc::unlink_shared_memory(&made).unwrap();
-    let by_libc = theirs(&made, true).unwrap();
-    assert_eq!(ours(&made, false), Ok(by_libc));
+    // Created by one, opened and unlinked by the other, both ways; and a
+    // name of the longest length.
+    let longest = format!("{}{}", &*Name::shm("L"), "x".repeat(255));
+    let longest = Name::adopt(&longest[..256], Kind::SharedMemory);
+    for made in [Name::shm("same-call-made"), longest] {
+        let by_us = ours(&made, CreateNew).unwrap();
+        assert_eq!(theirs(&made, ReadWrite), Ok(by_us), "{}", made.len());
+        assert_eq!(libc_unlink(&made), Ok(()));
+        let by_libc = theirs(&made, CreateNew).unwrap();
+        assert_eq!(ours(&made, ReadWrite), Ok(by_libc), "{}", made.len());
+        assert_eq!(our_unlink(&made), Ok(()));
+        assert_eq!(libc_unlink(&made), Err(libc::ENOENT));
+    }
 }

@@ -15,19 +15,22 @@ use crate::{Error, ErrorKind, Result};
 #[derive(Clone, Copy)]
 pub(crate) struct Object<'a>(&'a CStr);
 
-/// Whether [`open`] opens `/dev/shm/<name>` itself rather than calling
-/// `shm_open`: on Linux with glibc (2.34 and later hard-code `/dev/shm`) or
-/// musl (always did). Once the name is checked, their `shm_open` is
-/// `open("/dev/shm/<name>", oflag | O_NOFOLLOW | O_CLOEXEC, mode)` with
-/// cancellation off (glibc: `open64_nocancel`, `EISDIR` reported as
-/// `EINVAL`; musl: `O_NONBLOCK` added, `EISDIR` kept), and so is [`open`] here, with
-/// the `openat` system call made through `syscall()` (not a cancellation
-/// point). That saves their name check and copy (done here already) and,
-/// more, a call frame above the system call: on a kernel that refills the
-/// return stack buffer on every system call, each frame costs a
-/// mispredicted return (~6 ns, measured on the development machine, an AMD
-/// EPYC VM). glibc before 2.34 looked for another tmpfs when `/dev/shm` was
-/// not one; this crate always uses `/dev/shm`.
+/// Whether [`open`] and [`unlink`] use `/dev/shm/<name>` themselves rather
+/// than calling `shm_open` and `shm_unlink`: on Linux with glibc (2.34 and
+/// later hard-code `/dev/shm`) or musl (always did). Once the name is
+/// checked, their `shm_open` is `open("/dev/shm/<name>", oflag | O_NOFOLLOW
+/// | O_CLOEXEC, mode)` with cancellation off (glibc: `open64_nocancel`,
+/// `EISDIR` reported as `EINVAL`; musl: `O_NONBLOCK` added, `EISDIR` kept;
+/// both: `O_LARGEFILE` added), and so is [`open`] here, with the `openat`
+/// system call made through `syscall()` (not a cancellation point). That
+/// saves their name check and copy (done here already) and, more, a call
+/// frame above the system call: on a kernel that refills the return stack
+/// buffer on every system call, each frame costs a mispredicted return
+/// (~6 ns, measured on the development machine, an AMD EPYC VM).
+///
+/// glibc before 2.34 looked for another tmpfs when `/dev/shm` was not one;
+/// this crate always uses `/dev/shm`, for both calls. A `shm_open`
+/// replaced through `LD_PRELOAD` is not called.
 const DIRECT: bool = cfg!(all(
     target_os = "linux",
     any(target_env = "gnu", target_env = "musl")
@@ -57,7 +60,11 @@ pub(crate) fn open(object: Object<'_>, oflag: c_int, mode: u32) -> Result<OwnedF
     } else {
         0
     };
-    let oflag = oflag | libc::O_NOFOLLOW | libc::O_CLOEXEC | musl;
+    // O_LARGEFILE: glibc's open64 and musl's open add it, and a 64-bit
+    // kernel forces it only for 64-bit processes (libc defines it as 0
+    // where it is implied): without it a 32-bit process could not open an
+    // object over 2 GiB (EOVERFLOW).
+    let oflag = oflag | libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_LARGEFILE | musl;
     // At most 0o777 (checked by the caller): a u16, which any `long` holds.
     let mode = libc::c_long::from(u16::try_from(mode).map_err(|_| libc::EINVAL)?);
     // SAFETY: openat(dirfd, path, flags, mode), each argument widened to
@@ -117,8 +124,25 @@ pub(crate) fn open(object: Object<'_>, oflag: c_int, mode: u32) -> Result<OwnedF
     }
 }
 
+/// `shm_unlink(name)`, or what it amounts to where [`open`] opens the file
+/// itself (see [`DIRECT`]): `unlink("/dev/shm/<name>")`, with `EPERM`
+/// reported as `EACCES` on glibc (musl reports it as it is). Both calls
+/// must find the same file: `open` and `unlink` take the same [`Object`].
+#[cfg(all(target_os = "linux", any(target_env = "gnu", target_env = "musl")))]
+pub(crate) fn unlink(object: Object<'_>) -> Result<(), Errno> {
+    let Object(path) = object;
+    // SAFETY: `path` is a NUL-terminated path that outlives the call.
+    match cvt(unsafe { libc::unlink(path.as_ptr()) }) {
+        Ok(_) => Ok(()),
+        Err(libc::EPERM) if cfg!(target_env = "gnu") => Err(libc::EACCES),
+        Err(e) => Err(e),
+    }
+}
+
 /// `shm_unlink(name)`; `ENOSYS` on Android, as [`open`].
-pub(crate) fn unlink(name: &CStr) -> Result<(), Errno> {
+#[cfg(not(all(target_os = "linux", any(target_env = "gnu", target_env = "musl"))))]
+pub(crate) fn unlink(object: Object<'_>) -> Result<(), Errno> {
+    let Object(name) = object;
     #[cfg(target_os = "android")]
     {
         let _ = name;
