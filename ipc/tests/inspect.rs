@@ -172,6 +172,22 @@ fn fifos_and_directories_are_refused_without_hanging() {
     // Opening it as a semaphore checks the file first: an error, not a hang.
     let n = sem_name.clone();
     assert!(within_10s(move || ipc::Semaphore::open(&n).is_err()));
+    // Opening the first FIFO as shared memory for reading (an open that
+    // waits for a writer without O_NONBLOCK, as glibc's shm_open does):
+    // no hang, and mapping it is an error.
+    if cfg!(all(
+        target_os = "linux",
+        any(target_env = "gnu", target_env = "musl")
+    )) {
+        let n = name.clone();
+        let mapped = within_10s(move || {
+            SharedMemory::options()
+                .read_only(true)
+                .open(&n)
+                .and_then(|shm| shm.map().map(drop))
+        });
+        assert!(mapped.is_err(), "a FIFO mapped as shared memory");
+    }
     drop((fifo, dir, sem_fifo));
 }
 

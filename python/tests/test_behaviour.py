@@ -403,6 +403,25 @@ class TestSharedMemory(Base):
         self.assertEqual(shm.size, 0)
         trunc.close_fd()
 
+    def test_a_fifo_at_the_name_does_not_hang_a_read_only_open(self):
+        # posix_ipc 1.3.2 (glibc's shm_open) waits for a writer for ever here.
+        name = unique_name()
+        path = "/dev/shm/" + name[1:]
+        os.mkfifo(path)
+        self.addCleanup(os.unlink, path)
+        result = []
+
+        def open_it():
+            shm = posix_ipc.SharedMemory(name, read_only=True)
+            result.append(shm.size)
+            shm.close_fd()
+
+        t = threading.Thread(target=open_it, daemon=True)
+        t.start()
+        t.join(10)
+        self.assertFalse(t.is_alive(), "SharedMemory(fifo, read_only=True) hung")
+        self.assertEqual(result, [0])
+
 
 class TestMessageQueue(Base):
     def test_messages_of_every_kind(self):

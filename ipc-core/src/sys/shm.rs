@@ -21,7 +21,8 @@ pub(crate) struct Object<'a>(&'a CStr);
 /// checked, their `shm_open` is `open("/dev/shm/<name>", oflag | O_NOFOLLOW
 /// | O_CLOEXEC, mode)` with cancellation off (glibc: `open64_nocancel`,
 /// `EISDIR` reported as `EINVAL`; musl: `O_NONBLOCK` added, `EISDIR` kept;
-/// both: `O_LARGEFILE` added), and so is [`open`] here, with the `openat`
+/// both: `O_LARGEFILE` added), and so is [`open`] here (with `O_NONBLOCK`
+/// on glibc too, see there), with the `openat`
 /// system call made through `syscall()` (not a cancellation point). That
 /// saves their name check and copy (done here already) and, more, a call
 /// frame above the system call: on a kernel that refills the return stack
@@ -55,16 +56,14 @@ pub(crate) fn with_object<T>(
 pub(crate) fn open(object: Object<'_>, oflag: c_int, mode: u32) -> Result<OwnedFd, Errno> {
     const _: () = assert!(DIRECT);
     let Object(path) = object;
-    let musl = if cfg!(target_env = "musl") {
-        libc::O_NONBLOCK
-    } else {
-        0
-    };
     // O_LARGEFILE: glibc's open64 and musl's open add it, and a 64-bit
     // kernel forces it only for 64-bit processes (libc defines it as 0
     // where it is implied): without it a 32-bit process could not open an
-    // object over 2 GiB (EOVERFLOW).
-    let oflag = oflag | libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_LARGEFILE | musl;
+    // object over 2 GiB (EOVERFLOW). O_NONBLOCK: musl's shm_open adds it,
+    // and so does this one with glibc too: a FIFO planted at the name then
+    // cannot make a read-only open wait for a writer for ever (mapping it
+    // fails instead); a regular file ignores the flag.
+    let oflag = oflag | libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_LARGEFILE | libc::O_NONBLOCK;
     // At most 0o777 (checked by the caller): a u16, which any `long` holds.
     let mode = libc::c_long::from(u16::try_from(mode).map_err(|_| libc::EINVAL)?);
     // SAFETY: openat(dirfd, path, flags, mode), each argument widened to
