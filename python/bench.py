@@ -26,9 +26,24 @@ ROWS = {
 }
 
 
+def shm_batch(posix_ipc, name, n):
+    """The shared-memory row: n rounds of open, mmap at its size, close."""
+    import mmap
+
+    SharedMemory, mmap_ = posix_ipc.SharedMemory, mmap.mmap
+
+    def batch():
+        for _ in range(n):
+            mem = SharedMemory(name)
+            m = mmap_(mem.fd, mem.size)
+            mem.close_fd()
+            m.close()
+
+    return batch
+
+
 def worker(row, n):
     """Runs `row` n times per batch; prints the fastest batch in ns/op."""
-    import mmap
     import posix_ipc
 
     name = "/ipc-pybench.%d" % os.getpid()
@@ -70,14 +85,7 @@ def worker(row, n):
             shm = posix_ipc.SharedMemory(name, posix_ipc.O_CREX, size=4096)
             shm.close_fd()
             cleanup.append(lambda: posix_ipc.unlink_shared_memory(name))
-            SharedMemory, mmap_ = posix_ipc.SharedMemory, mmap.mmap
-
-            def batch():
-                for _ in range(n):
-                    mem = SharedMemory(name)
-                    m = mmap_(mem.fd, mem.size)
-                    mem.close_fd()
-                    m.close()
+            batch = shm_batch(posix_ipc, name, n)
         else:
             raise SystemExit("unknown row %r" % row)
         batch()  # warm up
@@ -133,15 +141,6 @@ def phases(n):
     print(json.dumps(out))
 
 
-def extension_file(python):
-    """The file of the compiled posix_ipc extension that `python` imports
-    (ours is a package with the extension inside)."""
-    code = ("import posix_ipc; "
-            "print(getattr(posix_ipc, 'posix_ipc', posix_ipc).__file__)")
-    return subprocess.run([python, "-c", code], check=True, capture_output=True,
-                          text=True).stdout.strip()
-
-
 def inproc(ours_file, theirs_file, rounds):
     """Both extensions loaded in this one interpreter (they must be built for
     its version), the shared-memory row's batches interleaved: what a
@@ -150,7 +149,6 @@ def inproc(ours_file, theirs_file, rounds):
     the median of the per-round ratios."""
     import importlib.machinery
     import importlib.util
-    import mmap
 
     def load(path):
         loader = importlib.machinery.ExtensionFileLoader("posix_ipc", path)
@@ -163,24 +161,15 @@ def inproc(ours_file, theirs_file, rounds):
     ours, theirs = load(ours_file), load(theirs_file)
     name = "/ipc-pybench.inproc.%d" % os.getpid()
     theirs.SharedMemory(name, theirs.O_CREX, size=4096).close_fd()
-    n, pc = 2000, time.perf_counter_ns
-
-    def batch(module):
-        SharedMemory, mmap_ = module.SharedMemory, mmap.mmap
-        start = pc()
-        for _ in range(n):
-            mem = SharedMemory(name)
-            m = mmap_(mem.fd, mem.size)
-            mem.close_fd()
-            m.close()
-        return (pc() - start) / n
+    n = 2000
+    ours_batch, theirs_batch = shm_batch(ours, name, n), shm_batch(theirs, name, n)
 
     try:
-        batch(ours), batch(theirs)
+        ours_batch(), theirs_batch()
         o, t = [], []
         for _ in range(rounds):
-            o.append(min(batch(ours) for _ in range(3)))
-            t.append(min(batch(theirs) for _ in range(3)))
+            o.append(min(_timed(ours_batch) for _ in range(3)) / n)
+            t.append(min(_timed(theirs_batch) for _ in range(3)) / n)
         ratios = [b / a for a, b in zip(o, t)]
         print("shared memory open + mmap + close, both modules in one process, %d rounds:"
               % rounds)
@@ -204,9 +193,13 @@ def run(python, row, n):
     return float(out)
 
 
-def module_file(python):
-    return subprocess.run([python, "-c", "import posix_ipc; print(posix_ipc.__file__)"],
-                          check=True, capture_output=True, text=True).stdout.strip()
+def module_file(python, extension=False):
+    """posix_ipc.__file__ in `python`; with `extension`, the file of the
+    compiled extension itself (ours is a package with it inside)."""
+    module = "getattr(posix_ipc, 'posix_ipc', posix_ipc)" if extension else "posix_ipc"
+    code = "import posix_ipc; print(%s.__file__)" % module
+    return subprocess.run([python, "-c", code], check=True, capture_output=True,
+                          text=True).stdout.strip()
 
 
 def fmt(ns):
@@ -236,7 +229,7 @@ def main():
     if not args.theirs:
         p.error("--theirs (or IPC_TEST_PYTHON): a Python with the real posix_ipc")
     if args.inproc:
-        inproc(extension_file(args.ours), extension_file(args.theirs),
+        inproc(module_file(args.ours, extension=True), module_file(args.theirs, extension=True),
                max(1, args.rounds))
         return
     print("ours:   %s" % module_file(args.ours))

@@ -6,7 +6,7 @@ mod common;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use common::Name;
+use common::{Name, Planted};
 use ipc::inspect::{self, InitState, LockState, TypedKind};
 use ipc::{ErrorKind, Mutex, Shared, SharedMemory, ShmSafe};
 
@@ -93,32 +93,6 @@ fn garbage_state_word_is_invalid() {
     let typed = inspect::shared_memory(&name).unwrap().typed.unwrap();
     assert_eq!(typed.state, InitState::Invalid(7));
     assert!(matches!(typed.kind, TypedKind::Unknown(0)));
-}
-
-/// A file put in /dev/shm by hand, removed on drop (pass or fail).
-struct Planted(std::path::PathBuf);
-
-impl Planted {
-    /// `/dev/shm/<file>`, not created yet.
-    fn at(file: &str) -> Planted {
-        Planted(std::path::Path::new("/dev/shm").join(file))
-    }
-
-    fn mkfifo(&self) {
-        let made = std::process::Command::new("mkfifo").arg(&self.0).status();
-        assert!(
-            made.is_ok_and(|s| s.success()),
-            "mkfifo {}",
-            self.0.display()
-        );
-    }
-}
-
-impl Drop for Planted {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-        let _ = std::fs::remove_dir(&self.0);
-    }
 }
 
 /// Runs `f` on a thread and fails the test if it has not returned in 10 s

@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{Kind, Name};
+use common::{Kind, Name, Planted};
 use ipc::consts::page_size;
 use ipc::{ErrorKind, SharedMemory};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
@@ -436,16 +436,6 @@ fn open_is_shm_open() {
     use std::os::fd::FromRawFd;
     use std::os::unix::fs::MetadataExt;
 
-    /// A directory or link planted under /dev/shm, removed on drop.
-    struct Planted(std::path::PathBuf);
-    impl Drop for Planted {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir(&self.0).or_else(|_| std::fs::remove_file(&self.0));
-        }
-    }
-    fn path(name: &str) -> std::path::PathBuf {
-        std::path::PathBuf::from(format!("/dev/shm{name}"))
-    }
     #[derive(Clone, Copy, Debug)]
     enum How {
         ReadWrite,
@@ -454,7 +444,30 @@ fn open_is_shm_open() {
         CreateNew,
     }
     use How::{CreateNew, ReadOnly, ReadWrite, Truncate};
-    /// `(device, inode, status flags)` of the object opened, or the errno.
+    /// `(device, inode, status flags)` of an open descriptor, which must
+    /// have close-on-exec set.
+    fn describe(fd: OwnedFd) -> (u64, u64, i32) {
+        // SAFETY: F_GETFD and F_GETFL on a descriptor this function owns
+        // read its flags only.
+        let (flags, status) = unsafe {
+            (
+                libc::fcntl(fd.as_raw_fd(), libc::F_GETFD),
+                libc::fcntl(fd.as_raw_fd(), libc::F_GETFL),
+            )
+        };
+        assert_eq!(flags & libc::FD_CLOEXEC, libc::FD_CLOEXEC);
+        let meta = std::fs::File::from(fd).metadata().unwrap();
+        (meta.dev(), meta.ino(), status)
+    }
+    /// -1 from a libc call as the errno it set.
+    fn failed(ret: libc::c_int) -> Result<libc::c_int, i32> {
+        if ret < 0 {
+            Err(std::io::Error::last_os_error().raw_os_error().unwrap())
+        } else {
+            Ok(ret)
+        }
+    }
+    /// What `ipc` opened, or the errno.
     fn ours(name: &str, how: How) -> Result<(u64, u64, i32), i32> {
         let shm = SharedMemory::options()
             .read_only(matches!(how, ReadOnly))
@@ -462,18 +475,9 @@ fn open_is_shm_open() {
             .create_new(matches!(how, CreateNew))
             .open(name)
             .map_err(|e| e.raw_os_error().expect("an OS error"))?;
-        // SAFETY: F_GETFD and F_GETFL on a descriptor `shm` owns read its
-        // flags only.
-        let (flags, status) = unsafe {
-            (
-                libc::fcntl(shm.as_raw_fd(), libc::F_GETFD),
-                libc::fcntl(shm.as_raw_fd(), libc::F_GETFL),
-            )
-        };
-        assert_eq!(flags & libc::FD_CLOEXEC, libc::FD_CLOEXEC, "{name}");
-        let meta = std::fs::File::from(OwnedFd::from(shm)).metadata().unwrap();
-        Ok((meta.dev(), meta.ino(), status))
+        Ok(describe(OwnedFd::from(shm)))
     }
+    /// What libc's `shm_open` opened, or the errno.
     fn theirs(name: &str, how: How) -> Result<(u64, u64, i32), i32> {
         let c = CString::new(name).unwrap();
         let oflag = match how {
@@ -483,33 +487,17 @@ fn open_is_shm_open() {
             CreateNew => libc::O_RDWR | libc::O_CREAT | libc::O_EXCL,
         };
         // SAFETY: a NUL-terminated name; mode 0o600.
-        let fd = unsafe { libc::shm_open(c.as_ptr(), oflag, 0o600) };
-        if fd < 0 {
-            return Err(std::io::Error::last_os_error().raw_os_error().unwrap());
-        }
-        // SAFETY: F_GETFD and F_GETFL on the descriptor just opened read
-        // its flags only.
-        let (flags, status) = unsafe {
-            (
-                libc::fcntl(fd, libc::F_GETFD),
-                libc::fcntl(fd, libc::F_GETFL),
-            )
-        };
-        assert_eq!(flags & libc::FD_CLOEXEC, libc::FD_CLOEXEC, "{name}");
+        let fd = failed(unsafe { libc::shm_open(c.as_ptr(), oflag, 0o600) })?;
         // SAFETY: shm_open returned a new descriptor owned by nothing else.
-        let file = unsafe { std::fs::File::from_raw_fd(fd) };
-        let meta = file.metadata().unwrap();
+        let (dev, ino, status) = describe(unsafe { OwnedFd::from_raw_fd(fd) });
         // O_NONBLOCK: musl's shm_open sets it, and `ipc` with glibc too (a
         // FIFO at the name must not hang a read-only open).
-        Ok((meta.dev(), meta.ino(), status | libc::O_NONBLOCK))
+        Ok((dev, ino, status | libc::O_NONBLOCK))
     }
     fn libc_unlink(name: &str) -> Result<(), i32> {
         let c = CString::new(name).unwrap();
         // SAFETY: a NUL-terminated name.
-        if unsafe { libc::shm_unlink(c.as_ptr()) } < 0 {
-            return Err(std::io::Error::last_os_error().raw_os_error().unwrap());
-        }
-        Ok(())
+        failed(unsafe { libc::shm_unlink(c.as_ptr()) }).map(drop)
     }
     fn our_unlink(name: &str) -> Result<(), i32> {
         ipc::unlink_shared_memory(name).map_err(|e| e.raw_os_error().expect("an OS error"))
@@ -536,8 +524,8 @@ fn open_is_shm_open() {
     // glibc's shm_open turns into EINVAL (musl's keeps it); read-only, both
     // open it (mapping it then fails); unlink says EISDIR for both.
     let dir = Name::shm("same-call-dir");
-    std::fs::create_dir(path(&dir)).unwrap();
-    let _dir = Planted(path(&dir));
+    let planted_dir = Planted::at(&dir[1..]);
+    std::fs::create_dir(&planted_dir.0).unwrap();
     let is_dir = if cfg!(target_env = "gnu") {
         libc::EINVAL
     } else {
@@ -551,8 +539,8 @@ fn open_is_shm_open() {
 
     // A symbolic link is not followed (O_NOFOLLOW): ELOOP.
     let link = Name::shm("same-call-link");
-    std::os::unix::fs::symlink(path(&existing), path(&link)).unwrap();
-    let _link = Planted(path(&link));
+    let planted_link = Planted::at(&link[1..]);
+    std::os::unix::fs::symlink(format!("/dev/shm{}", &*existing), &planted_link.0).unwrap();
     assert_eq!(ours(&link, ReadWrite), Err(libc::ELOOP));
     assert_eq!(theirs(&link, ReadWrite), Err(libc::ELOOP));
 

@@ -19,15 +19,14 @@ pub(crate) struct Object<'a>(&'a CStr);
 /// than calling `shm_open` and `shm_unlink`: on Linux with glibc (2.34 and
 /// later hard-code `/dev/shm`) or musl (always did). Once the name is
 /// checked, their `shm_open` is `open("/dev/shm/<name>", oflag | O_NOFOLLOW
-/// | O_CLOEXEC, mode)` with cancellation off (glibc: `open64_nocancel`,
-/// `EISDIR` reported as `EINVAL`; musl: `O_NONBLOCK` added, `EISDIR` kept;
-/// both: `O_LARGEFILE` added), and so is [`open`] here (with `O_NONBLOCK`
-/// on glibc too, see there), with the `openat`
-/// system call made through `syscall()` (not a cancellation point). That
-/// saves their name check and copy (done here already) and, more, a call
-/// frame above the system call: on a kernel that refills the return stack
-/// buffer on every system call, each frame costs a mispredicted return
-/// (~6 ns, measured on the development machine, an AMD EPYC VM).
+/// | O_CLOEXEC | O_LARGEFILE, mode)` with cancellation off (glibc reports
+/// `EISDIR` as `EINVAL`; musl adds `O_NONBLOCK`), and so is [`open`] here:
+/// the `openat` system call through `syscall()`, not a cancellation point,
+/// with `O_NONBLOCK` on glibc too (see [`open`]). That saves their name
+/// check and copy (done here already) and, more, a call frame above the
+/// system call: on a kernel that refills the return stack buffer on every
+/// system call, each frame costs a mispredicted return (~6 ns on the
+/// development machine, an AMD EPYC VM: `scripts/syscall-frames.c`).
 ///
 /// glibc before 2.34 looked for another tmpfs when `/dev/shm` was not one;
 /// this crate always uses `/dev/shm`, for both calls. A `shm_open`

@@ -153,3 +153,30 @@ pub fn run_tests(tests: &[(&str, fn())]) -> std::process::ExitCode {
         std::process::ExitCode::FAILURE
     }
 }
+
+/// A file put in /dev/shm by hand, removed on drop (pass or fail).
+pub struct Planted(pub std::path::PathBuf);
+
+impl Planted {
+    /// `/dev/shm/<file>`, not created yet.
+    #[must_use]
+    pub fn at(file: &str) -> Planted {
+        Planted(std::path::Path::new("/dev/shm").join(file))
+    }
+
+    pub fn mkfifo(&self) {
+        let made = std::process::Command::new("mkfifo").arg(&self.0).status();
+        assert!(
+            made.is_ok_and(|s| s.success()),
+            "mkfifo {}",
+            self.0.display()
+        );
+    }
+}
+
+impl Drop for Planted {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+        let _ = std::fs::remove_dir(&self.0);
+    }
+}
